@@ -1,0 +1,14 @@
+"""The policy: schema, loading with precise errors, and reloading."""
+
+from .loader import PolicyError, PolicyIssue, interpolate, load_policy, parse_policy
+from .schema import Policy, path_matches
+
+__all__ = [
+    "Policy",
+    "PolicyError",
+    "PolicyIssue",
+    "interpolate",
+    "load_policy",
+    "parse_policy",
+    "path_matches",
+]

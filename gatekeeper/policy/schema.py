@@ -1,0 +1,484 @@
+"""The policy: every decision gatekeeper makes comes from one of these frozen models.
+
+Field descriptions double as the JSON Schema documentation that editors show, so they are
+written for operators.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .codes import check_place, expand
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- reusable field types -------------------------------------------------------------
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _language(code: str) -> str:
+    if not _LANGUAGE.match(code):
+        raise ValueError(f"{code!r} is not a language tag such as 'en' or 'pt-BR'")
+    return code
+
+
+def _text(value: object) -> object:
+    # A plain string is the same text in every language.
+    return {"*": value} if isinstance(value, str) else value
+
+
+def _text_keys(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        if key != "*":
+            _language(key)
+    if not value:
+        raise ValueError("a text needs at least one language")
+    return value
+
+
+Language = Annotated[str, AfterValidator(_language)]
+Text = Annotated[dict[str, str], BeforeValidator(_text), AfterValidator(_text_keys)]
+Place = Annotated[str, AfterValidator(check_place)]
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        example = "10.0.0.0/8 or 2001:db8::/32"
+        raise ValueError(f"{value!r} is not an IP network such as {example}") from None
+
+
+Network = Annotated[str, AfterValidator(_network)]
+
+
+def _path_pattern(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} must start with '/' (a path or a glob such as /video/*)")
+    return value
+
+
+PathPattern = Annotated[str, AfterValidator(_path_pattern)]
+
+
+def _local_href(value: str) -> str:
+    if value.startswith(("/", "https://", "http://", "mailto:", "tel:", "#")):
+        return value
+    raise ValueError(f"{value!r} must be a site path (/contact) or an absolute http(s) URL")
+
+
+Href = Annotated[str, AfterValidator(_local_href)]
+
+
+def path_matches(path: str, patterns: tuple[str, ...]) -> bool:
+    """Glob match of a request path: `*` spans segments, `/video/*` also matches `/video`."""
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(path, pattern):
+            return True
+        if pattern.endswith("/*") and path == pattern[:-2]:
+            return True
+    return False
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+class Site(Model):
+    name: str = Field(description="The site's name, shown in notices.")
+    revision: str = Field(
+        description="Policy revision. Changing it asks every visitor for consent again."
+    )
+    operator_url: Href | None = Field(
+        None, description="Who runs the site; used as the 451 `Link: rel=blocked-by` target."
+    )
+    contact_url: Href | None = Field(None, description="Where visitors can reach the operator.")
+
+    @field_validator("revision", mode="before")
+    @classmethod
+    def _revision_as_text(cls, value: object) -> object:
+        # YAML reads an unquoted 2026-11-27 as a date; a revision is an opaque label.
+        return value.isoformat() if isinstance(value, date) else value
+
+
+class Languages(Model):
+    default: Language = Field("en", description="Used when the visitor asks for none we have.")
+    available: tuple[Language, ...] = Field(
+        ("en",), description="Languages the notices are written in, matched to Accept-Language."
+    )
+
+    @model_validator(mode="after")
+    def _default_available(self) -> Languages:
+        if self.default not in self.available:
+            raise ValueError(f"default language {self.default!r} is not in available")
+        return self
+
+
+class GeoIP(Model):
+    database: Path | None = Field(
+        None,
+        description="MaxMind .mmdb file (Country or City). Relative paths are resolved "
+        "against the policy file's folder.",
+    )
+    anonymous_database: Path | None = Field(
+        None, description="Optional GeoIP2 Anonymous-IP database, for geoblock.anonymous."
+    )
+    on_missing: Literal["error", "allow", "block"] = Field(
+        "error",
+        description="When the database is missing or unreadable: refuse to start (error), "
+        "treat every location as unknown and let it in (allow), or treat it as unknown "
+        "and apply geoblock.unknown as if it were 'block' (block).",
+    )
+    cache_size: int = Field(4096, ge=0, description="Lookups remembered per process.")
+    check_interval: float = Field(
+        5.0, gt=0, description="Seconds between checks for a replaced database file."
+    )
+
+
+class CookieSettings(Model):
+    name: str = Field("gk_consent", pattern=r"^[A-Za-z0-9_\-]+$")
+    domain: str | None = Field(None, description="Share consent across subdomains: .example.com")
+    path: str = "/"
+    secure: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: Secure when the request came over HTTPS."
+    )
+    same_site: Literal["lax", "strict", "none"] = "lax"
+
+
+class Category(Model):
+    required: bool = Field(False, description="Always on; cannot be refused (strictly necessary).")
+    label: Text = Field(description="Name shown on the switch.")
+    description: Text | None = None
+    cookies: tuple[str, ...] = Field(
+        (), description="Cookie names or globs (_ga_*) set by this category."
+    )
+    hosts: tuple[str, ...] = Field(
+        (),
+        description="Hosts or globs (*.doubleclick.net) whose untagged scripts, iframes and "
+        "images belong to this category.",
+    )
+    consent_mode: tuple[
+        Literal[
+            "ad_storage",
+            "analytics_storage",
+            "ad_user_data",
+            "ad_personalization",
+            "functionality_storage",
+            "personalization_storage",
+            "security_storage",
+        ],
+        ...,
+    ] = Field((), description="Google Consent Mode v2 keys granted by this category.")
+    sale_or_sharing: bool = Field(
+        False,
+        description="Sale or sharing of personal information (US law): refused by Global "
+        "Privacy Control and by the 'Do not sell or share' link.",
+    )
+
+
+class ConsentModes(Model):
+    opt_in: tuple[Place, ...] = Field(
+        (), description="Places where nothing but necessary runs until the visitor accepts."
+    )
+    opt_out: tuple[Place, ...] = Field(
+        (), description="Places where categories run until the visitor refuses."
+    )
+    notice: tuple[Place, ...] = Field((), description="Places shown a notice only.")
+    default: Literal["opt_in", "opt_out", "notice"] = Field(
+        "opt_in", description="Mode for known places not listed above."
+    )
+    unknown: Literal["opt_in", "opt_out", "notice"] = Field(
+        "opt_in", description="Mode when the location is unknown (loopback, not in database)."
+    )
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> ConsentModes:
+        seen: dict[str, str] = {}
+        for mode in ("opt_in", "opt_out", "notice"):
+            for place in expand(getattr(self, mode)):
+                if place in seen and seen[place] != mode:
+                    raise ValueError(f"{place} is listed under both {seen[place]} and {mode}")
+                seen[place] = mode
+        return self
+
+
+class Banner(Model):
+    title: Text = Field({"*": "Your privacy"})
+    text: Text = Field(
+        {
+            "*": "We use cookies to measure how the site is used and to pay for it with "
+            "advertising. Choose what you allow; you can change your mind at any time."
+        }
+    )
+    privacy_url: Href = Field("/privacy", description="Link to the privacy policy.")
+    accept_label: Text = Field({"*": "Accept all"})
+    reject_label: Text = Field({"*": "Reject all"})
+    customise_label: Text = Field({"*": "Customise"})
+    save_label: Text = Field({"*": "Save choices"})
+    preferences_label: Text = Field({"*": "Privacy choices"})
+    do_not_sell_label: Text = Field({"*": "Do not sell or share my personal information"})
+    notice_text: Text = Field(
+        {"*": "This site uses cookies for analytics and advertising."},
+        description="Text of the notice-only mode.",
+    )
+
+
+class Consent(Model):
+    enabled: bool = True
+    cookie: CookieSettings = CookieSettings()
+    max_age_days: int = Field(180, ge=1, le=400, description="Re-ask after this many days.")
+    modes: ConsentModes = ConsentModes()
+    gpc: Literal["honor", "ignore"] = Field(
+        "honor",
+        description="Global Privacy Control (Sec-GPC: 1): honor refuses sale_or_sharing "
+        "categories for that visitor.",
+    )
+    gpc_places: tuple[Place, ...] = Field(
+        (), description="Where GPC is honoured; empty means everywhere."
+    )
+    unlisted_cookies: str = Field(
+        "necessary",
+        description="Category that a cookie matching no category's patterns belongs to.",
+    )
+    categories: dict[str, Category] = Field(
+        default_factory=lambda: {
+            "necessary": Category(required=True, label={"*": "Strictly necessary"})
+        },
+        description="Consent categories, in the order shown.",
+    )
+    banner: Banner = Banner()
+
+    @model_validator(mode="after")
+    def _categories(self) -> Consent:
+        for name in self.categories:
+            if not re.match(r"^[a-z][a-z0-9_]*$", name):
+                raise ValueError(f"category name {name!r}: use lower-case letters, digits, _")
+        if not any(c.required for c in self.categories.values()):
+            raise ValueError("one category must be required: true (strictly necessary)")
+        if self.unlisted_cookies not in self.categories:
+            raise ValueError(
+                f"unlisted_cookies: {self.unlisted_cookies!r} is not one of the categories "
+                f"({', '.join(self.categories)})"
+            )
+        return self
+
+
+class Baits(Model):
+    script: str = Field(
+        "/pagead/show_ads_impl.js",
+        description="Path (under the prefix) of the script bait; pick one real lists block.",
+    )
+    image: str = Field("/ads/banner-728x90.gif", description="Path of the image bait.")
+    cosmetic_class: str = Field(
+        "ad-banner-container",
+        description="Class name of the cosmetic bait element; must be hidden by real lists.",
+    )
+
+
+class AdblockNotice(Model):
+    title: Text = Field({"*": "Ad blocker detected"})
+    text: Text = Field(
+        {
+            "*": "This site is paid for by advertising. Please allow ads here, or keep "
+            "reading if you prefer."
+        }
+    )
+    recheck_label: Text = Field({"*": "I have allowed ads, check again"})
+    dismiss_label: Text = Field({"*": "Continue"})
+
+
+class Adblock(Model):
+    mode: Literal["off", "notice", "wall"] = Field(
+        "off", description="off, notice (dismissible) or wall (content hidden until allowed)."
+    )
+    paths: tuple[PathPattern, ...] = Field(("/*",), description="Where detection runs.")
+    exempt_paths: tuple[PathPattern, ...] = ()
+    frequency_hours: float = Field(24, ge=0, description="A dismissed notice stays away this long.")
+    baits: Baits = Baits()
+    notice: AdblockNotice = AdblockNotice()
+
+
+class GeoRule(Model):
+    paths: tuple[PathPattern, ...] = Field(description="Globs this rule applies to.")
+    allow: tuple[Place, ...] | None = Field(None, description="Only these places may enter.")
+    deny: tuple[Place, ...] | None = Field(None, description="These places are blocked.")
+
+    @model_validator(mode="after")
+    def _one_list(self) -> GeoRule:
+        if (self.allow is None) == (self.deny is None):
+            raise ValueError("a rule needs exactly one of allow or deny")
+        return self
+
+
+class GeoExempt(Model):
+    paths: tuple[PathPattern, ...] = ()
+    networks: tuple[Network, ...] = ()
+
+
+class BlockPage(Model):
+    title: Text = Field({"*": "This site is not available in your region"})
+    text: Text = Field(
+        {
+            "*": "For legal reasons we cannot show this content where you are. If you "
+            "think this is a mistake, please get in touch."
+        }
+    )
+    contact_label: Text = Field({"*": "Contact us"})
+
+
+class Geoblock(Model):
+    allow: tuple[Place, ...] | None = Field(
+        None, description="If set, only these places may use the site."
+    )
+    deny: tuple[Place, ...] = Field((), description="Places blocked from the whole site.")
+    rules: tuple[GeoRule, ...] = Field((), description="Per-path rules, first match wins.")
+    unknown: Literal["allow", "block"] = Field(
+        "allow", description="Visitors whose location is unknown."
+    )
+    anonymous: Literal["allow", "block"] = Field(
+        "allow", description="Anonymous proxies, VPNs and Tor (needs geoip.anonymous_database)."
+    )
+    status: Literal[451, 403] = 451
+    exempt: GeoExempt = GeoExempt()
+    page: BlockPage = BlockPage()
+
+
+class Link(Model):
+    label: Text
+    href: Href
+
+
+class Notification(Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", description="Remembers dismissals.")
+    text: Text
+    links: tuple[Link, ...] = ()
+    starts: date | None = None
+    ends: date | None = None
+    dismissible: bool = True
+    priority: int = Field(0, description="Higher shows first.")
+    countries: tuple[Place, ...] = Field((), description="Audience; empty means everyone.")
+    paths: tuple[PathPattern, ...] = ()
+    languages: tuple[Language, ...] = ()
+
+    @model_validator(mode="after")
+    def _order(self) -> Notification:
+        if self.starts and self.ends and self.ends < self.starts:
+            raise ValueError(f"ends ({self.ends}) is before starts ({self.starts})")
+        return self
+
+
+class OfflineNotice(Model):
+    enabled: bool = False
+    text: Text = Field(
+        {"*": "You seem to be offline. Check your connection; the page carries on when it is back."}
+    )
+
+
+class AuditView(Model):
+    enabled: bool = False
+    token: str | None = Field(None, description="Bearer token or ?token= for the auditor view.")
+    username: str | None = None
+    password: str | None = None
+
+
+class AuditSink(Model):
+    url: str = Field(pattern=r"^https?://", description="HTTPS collector receiving records.")
+    token: str | None = None
+    batch_size: int = Field(100, ge=1)
+
+
+class Audit(Model):
+    store: str = Field(
+        "sqlite:///gatekeeper-consent.db",
+        description="sqlite:///PATH (relative to the policy file) or postgresql://...",
+    )
+    retention_days: int = Field(395, ge=1)
+    ip: Literal["truncate", "hash", "none"] = Field(
+        "truncate", description="How the visitor's IP is kept: /24 or /48, keyed hash, or not."
+    )
+    signing_key: Path | None = Field(
+        None, description="Ed25519 private key (PEM) that signs checkpoints."
+    )
+    checkpoint_every: int = Field(1000, ge=1, description="Records between signed checkpoints.")
+    sink: AuditSink | None = None
+    view: AuditView = AuditView()
+
+
+class Templates(Model):
+    directory: Path | None = Field(
+        None, description="Folder whose templates override the built-in ones, file by file."
+    )
+
+
+# --- the whole policy -------------------------------------------------------------------
+
+
+class Policy(Model):
+    site: Site
+    secret_keys: tuple[str, ...] = Field(
+        description="Keys that sign cookies and tokens: the first signs, all verify, so a "
+        "new key goes first and old ones stay until their cookies expire. 32+ characters.",
+        min_length=1,
+    )
+    prefix: str = Field("/_gatekeeper", pattern=r"^/[A-Za-z0-9_\-/]*[A-Za-z0-9_\-]$")
+    debug: bool = Field(
+        False,
+        description="Lets ?gk_country=CC and the X-Gatekeeper-Country header pretend a location. "
+        "Never in production.",
+    )
+    reload_interval: float = Field(
+        2.0, ge=0, description="Seconds between checks for an edited policy file; 0 disables."
+    )
+    trusted_proxies: tuple[Network, ...] = Field(
+        (), description="Proxies whose forwarding headers are believed."
+    )
+    proxy_headers: tuple[Literal["forwarded", "x-forwarded-for", "cf-connecting-ip"], ...] = Field(
+        ("forwarded", "x-forwarded-for"),
+        description="Headers read from trusted proxies, in order of preference.",
+    )
+    geoip: GeoIP = GeoIP()
+    languages: Languages = Languages()
+    templates: Templates = Templates()
+    consent: Consent = Consent()
+    adblock: Adblock = Adblock()
+    geoblock: Geoblock = Geoblock()
+    notifications: tuple[Notification, ...] = ()
+    offline_notice: OfflineNotice = OfflineNotice()
+    audit: Audit = Audit()
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _strong_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        for index, key in enumerate(keys):
+            if len(key) < 32:
+                raise ValueError(
+                    f"secret key #{index + 1} is {len(key)} characters; use 32 or more "
+                    "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                )
+        return keys
+
+    @model_validator(mode="after")
+    def _unique_notifications(self) -> Policy:
+        ids = [n.id for n in self.notifications]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"notification ids must be unique: {', '.join(dupes)}")
+        return self

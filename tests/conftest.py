@@ -1,0 +1,50 @@
+"""Shared test fixtures.
+
+Tests that need something outside the repository (the shared test data, PostgreSQL,
+Chromium) call `require(...)`: it skips with the reason on a developer machine and fails
+when `GATEKEEPER_TEST_STRICT=1`, which CI sets, so nothing silently stops being tested.
+
+In-process HTTP goes through `httpx.AsyncClient` with `httpx.ASGITransport`; pytest-httpx
+only intercepts httpx's network transports, so mocked outbound calls and in-process
+requests can share one test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+STRICT = os.environ.get("GATEKEEPER_TEST_STRICT") == "1"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (or fail under GATEKEEPER_TEST_STRICT=1) when `condition` is false."""
+    if condition:
+        return
+    if STRICT:
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    require(SHARED.is_dir(), f"shared test data not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def geoip_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "testdata" / "geoip"
+    require(path.is_dir(), f"MaxMind test databases not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def filterlists_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "testdata" / "filterlists"
+    require(path.is_dir(), f"filter lists not found at {path}")
+    return path
