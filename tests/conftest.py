@@ -48,3 +48,22 @@ def filterlists_dir(shared_dir: Path) -> Path:
     path = shared_dir / "testdata" / "filterlists"
     require(path.is_dir(), f"filter lists not found at {path}")
     return path
+
+
+SECRET = "test-secret-0123456789abcdef0123456789"
+BASE_POLICY = f"""\
+site: {{name: Test News, revision: "r1"}}
+secret_keys: ["{SECRET}"]
+"""
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path):
+    """Write a policy file: the base site and secret plus the given YAML sections."""
+
+    def write(sections: str = "", name: str = "policy.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(BASE_POLICY + sections, encoding="utf-8")
+        return path
+
+    return write

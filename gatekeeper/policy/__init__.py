@@ -1,11 +1,13 @@
 """The policy: schema, loading with precise errors, and reloading."""
 
 from .loader import PolicyError, PolicyIssue, interpolate, load_policy, parse_policy
+from .reload import PolicyFile
 from .schema import Policy, path_matches
 
 __all__ = [
     "Policy",
     "PolicyError",
+    "PolicyFile",
     "PolicyIssue",
     "interpolate",
     "load_policy",

@@ -81,10 +81,16 @@ class _Marks:
         return None
 
 
+PLACEHOLDER = "unset-{}-placeholder-0123456789abcdef0123456789"
+
+
 class _Builder:
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, source: str, env: Mapping[str, str], placeholders: set[str] | None
+    ) -> None:
         self.source = source
         self.env = env
+        self.placeholders = placeholders
         self.marks = _Marks()
         self.issues: list[PolicyIssue] = []
         self.constructor = yaml.SafeLoader("")
@@ -111,6 +117,10 @@ class _Builder:
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
         if node.tag == "tag:yaml.org,2002:str" and "${" in node.value:
             text, missing = interpolate(node.value, self.env)
+            if missing and self.placeholders is not None:
+                self.placeholders.update(missing)
+                env = {**self.env, **{name: PLACEHOLDER.format(name) for name in missing}}
+                text, missing = interpolate(node.value, env)
             for name in missing:
                 self.issue(node.start_mark, loc, f"environment variable {name} is not set")
             return text
@@ -254,9 +264,14 @@ def parse_policy(
     source: str = "<policy>",
     base_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
+    placeholders: set[str] | None = None,
 ) -> Policy:
-    """Parse policy YAML text; raise PolicyError listing every problem."""
-    builder = _Builder(source, os.environ if env is None else env)
+    """Parse policy YAML text; raise PolicyError listing every problem.
+
+    With a `placeholders` set, unset variables are not errors: each is replaced by a
+    placeholder and its name added to the set (for checking where secrets are absent).
+    """
+    builder = _Builder(source, os.environ if env is None else env, placeholders)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -293,7 +308,12 @@ def _sorted(issues: list[PolicyIssue]) -> list[PolicyIssue]:
     return sorted(unique, key=lambda i: (i.line, i.column))
 
 
-def load_policy(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Policy:
+def load_policy(
+    path: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    placeholders: set[str] | None = None,
+) -> Policy:
     """Load a policy file; raise PolicyError (file:line:col: message) when it is unusable."""
     file = Path(path)
     try:
@@ -306,4 +326,10 @@ def load_policy(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
         raise PolicyError(
             [PolicyIssue(str(file), 1, 1, "", f"not UTF-8 text: {exc.reason}")]
         ) from None
-    return parse_policy(text, source=str(file), base_dir=file.resolve().parent, env=env)
+    return parse_policy(
+        text,
+        source=str(file),
+        base_dir=file.resolve().parent,
+        env=env,
+        placeholders=placeholders,
+    )

@@ -1,0 +1,131 @@
+"""The `gatekeeper` command. Exit codes: 0 ok, 1 findings, 2 usage or configuration error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .policy import PolicyError, load_policy
+from .policy.schema import Policy
+
+OK, FINDINGS, USAGE = 0, 1, 2
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    # Checks usually run where the deployment's secrets are not (a laptop, a lint job), so
+    # unset variables are noted, not failed, unless --require-env.
+    status = OK
+    for file in args.files:
+        placeholders: set[str] | None = None if args.require_env else set()
+        try:
+            load_policy(file, placeholders=placeholders)
+        except PolicyError as exc:
+            for issue in exc.issues:
+                print(issue)
+            status = FINDINGS
+            continue
+        note = ""
+        if placeholders:
+            note = f" (checked with placeholders for unset {', '.join(sorted(placeholders))})"
+        print(f"{file}: ok{note}")
+    return status
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(Policy.model_json_schema(), indent=2))
+    return OK
+
+
+def _policy_or_exit(path: str) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(USAGE) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+    from uvicorn.importer import ImportFromStringError, import_from_string
+
+    from .middleware import Gatekeeper
+
+    _policy_or_exit(args.policy)
+    sys.path.insert(0, os.getcwd())
+    try:
+        app = import_from_string(args.app)
+    except ImportFromStringError as exc:
+        print(f"gatekeeper serve: {exc}", file=sys.stderr)
+        return USAGE
+    wrapped = Gatekeeper(app, policy=args.policy)
+    print(f"gatekeeper: serving {args.app} on http://{args.host}:{args.port}/", flush=True)
+    # gatekeeper decides the client address from policy.trusted_proxies; uvicorn's own
+    # proxy-header handling would rewrite it first, from a trust list we don't control.
+    uvicorn.run(wrapped, host=args.host, port=args.port, proxy_headers=False, log_level="info")
+    return OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .demo import prepare_demo
+
+    try:
+        app, policy_path = prepare_demo(Path(args.data))
+    except (PolicyError, OSError) as exc:
+        print(f"gatekeeper demo: {exc}", file=sys.stderr)
+        return USAGE
+    print(f"gatekeeper demo: data and effective policy in {policy_path.parent}", flush=True)
+    print(f"gatekeeper demo: open http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, log_level="info")
+    return OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gatekeeper",
+        description="Consent, adblock detection, country blocks and notices for ASGI apps.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the demo news site wrapped by gatekeeper")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--data", default="gatekeeper-demo-data", help="folder for the log, keys and policy"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    serve = commands.add_parser("serve", help="run an ASGI app wrapped by gatekeeper (uvicorn)")
+    serve.add_argument("app", metavar="MODULE:APP")
+    serve.add_argument("--policy", required=True, metavar="FILE")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    check = commands.add_parser("check", help="validate policy files")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument(
+        "--require-env",
+        action="store_true",
+        help="treat unset ${VARIABLES} as errors (run where the deployment's env is set)",
+    )
+    check.set_defaults(func=cmd_check)
+
+    schema = commands.add_parser("schema", help="print the policy's JSON Schema")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""The ASGI entry point. Only this module knows the order of the stages."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+from .geo import GeoDatabaseError, GeoReader
+from .language import LanguageNegotiator
+from .net import ProxyTrust
+from .policy import Policy, PolicyFile
+from .visitor import Identify
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("gatekeeper")
+
+
+def open_geo(policy: Policy, previous: GeoReader | None = None) -> GeoReader | None:
+    """The policy's GeoIP reader, or None when there is none to use (see geoip.on_missing)."""
+    config = policy.geoip
+    if config.database is None:
+        return None
+    if previous is not None and previous.path == config.database:
+        return previous  # one shared memory map; it watches its own file for replacement
+    try:
+        return GeoReader(
+            config.database, cache_size=config.cache_size, check_interval=config.check_interval
+        )
+    except GeoDatabaseError as exc:
+        if config.on_missing == "error":
+            raise
+        log.warning("%s; every location is unknown (geoip.on_missing: %s)", exc, config.on_missing)
+        return None
+
+
+class Stack:
+    """The stages built from one policy, outermost first:
+
+    identify the visitor -> own endpoints -> country rules -> response filters -> the app.
+    """
+
+    def __init__(self, app: ASGIApp, policy: Policy, *, previous: Stack | None = None) -> None:
+        self.policy = policy
+        self.geo = open_geo(policy, previous.geo if previous else None)
+        self.entry: ASGIApp = Identify(
+            app,
+            proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
+            geo=self.geo,
+            languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
+            debug=policy.debug,
+        )
+
+
+class Gatekeeper:
+    """Wraps an ASGI app with consent, adblock detection, country rules and notices.
+
+    `policy` is a path to a policy YAML file (re-read when it changes) or a `Policy`.
+    Websocket and lifespan traffic passes through untouched.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        policy: str | os.PathLike[str] | Policy,
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.app = app
+        self._file: PolicyFile | None = None
+        if isinstance(policy, Policy):
+            current = policy
+        else:
+            self._file = PolicyFile(policy, env=env)
+            current = self._file.policy
+        self._stack = Stack(app, current)
+
+    @property
+    def policy(self) -> Policy:
+        return self._stack.policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._file is not None:
+            changed = self._file.poll()
+            if changed is not None:
+                self._apply(changed)
+        await self._stack.entry(scope, receive, send)
+
+    def _apply(self, policy: Policy) -> None:
+        try:
+            self._stack = Stack(self.app, policy, previous=self._stack)
+        except Exception as exc:
+            # A valid file can still fail to apply (its new GeoIP database is missing):
+            # the site keeps running on the previous policy.
+            log.error("policy revision %s not applied: %s", policy.site.revision, exc)
