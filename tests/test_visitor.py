@@ -83,7 +83,12 @@ async def test_trusted_proxy_forwards_the_client(city_policy):
     app = Gatekeeper(APP, policy=city_policy())
     seen = await ask(app, "10.1.2.3", **{"X-Forwarded-For": "216.160.83.56"})
     assert (seen["ip"], seen["subdivision"]) == ("216.160.83.56", "US-WA")
-    seen = await ask(app, "10.1.2.3", Forwarded='for="[2001:218::1]:4711";proto=https')
+    # Forwarded is read only where the policy names it: a proxy that sets only
+    # X-Forwarded-For passes a client's own Forwarded header through.
+    forwarded = {"Forwarded": 'for="[2001:218::1]:4711";proto=https'}
+    assert (await ask(app, "10.1.2.3", **forwarded))["ip"] == "10.1.2.3"
+    rfc7239 = Gatekeeper(APP, policy=city_policy("proxy_headers: [forwarded]"))
+    seen = await ask(rfc7239, "10.1.2.3", **forwarded)
     assert (seen["ip"], seen["country"]) == ("2001:218::1", "JP")
 
 

@@ -451,8 +451,9 @@ class Policy(Model):
         (), description="Proxies whose forwarding headers are believed."
     )
     proxy_headers: tuple[Literal["forwarded", "x-forwarded-for", "cf-connecting-ip"], ...] = Field(
-        ("forwarded", "x-forwarded-for"),
-        description="Headers read from trusted proxies, in order of preference.",
+        ("x-forwarded-for",),
+        description="Headers read from trusted proxies, in order of preference. Name only "
+        "headers your proxy sets: one it passes through from the client can be forged.",
     )
     geoip: GeoIP = GeoIP()
     languages: Languages = Languages()
