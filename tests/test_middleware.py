@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
@@ -105,10 +106,13 @@ async def _get(app, path="/"):
         return await client.get(path)
 
 
-def _touch_later(path):
-    # Make the edit visible to a stat() check even on coarse-mtime filesystems.
+async def _edit(path, old, new):
+    path.write_text(path.read_text().replace(old, new))
+    # Visible to a stat() check even on coarse-mtime filesystems, and past the policy's
+    # reload_interval (1 ms) so the next request polls the file.
     st = os.stat(path)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    await asyncio.sleep(0.01)
 
 
 async def test_edited_policy_is_picked_up_and_a_broken_edit_keeps_the_last_good(
@@ -118,14 +122,12 @@ async def test_edited_policy_is_picked_up_and_a_broken_edit_keeps_the_last_good(
     app = Gatekeeper(Recorder(), policy=str(path))
     assert app.policy.languages.available == ("en",)
 
-    path.write_text(path.read_text().replace("[en]", "[en, de]"))
-    _touch_later(path)
+    await _edit(path, "[en]", "[en, de]")
     await _get(app)
     assert app.policy.languages.available == ("en", "de")
 
     good = app.policy
-    path.write_text(path.read_text().replace("[en, de]", "[en, de, 42x]"))
-    _touch_later(path)
+    await _edit(path, "[en, de]", "[en, de, 42x]")
     with caplog.at_level(logging.ERROR, logger="gatekeeper.policy"):
         response = await _get(app)
     assert response.status_code == 200
@@ -136,7 +138,6 @@ async def test_edited_policy_is_picked_up_and_a_broken_edit_keeps_the_last_good(
 async def test_reload_disabled_with_zero_interval(policy_file):
     path = policy_file("reload_interval: 0\n")
     app = Gatekeeper(Recorder(), policy=str(path))
-    path.write_text(path.read_text().replace('revision: "r1"', 'revision: "r2"'))
-    _touch_later(path)
+    await _edit(path, 'revision: "r1"', 'revision: "r2"')
     await _get(app)
     assert app.policy.site.revision == "r1"

@@ -24,6 +24,23 @@ from .schema import Policy
 
 Loc = tuple[str | int, ...]
 
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader reading only true/false as booleans.
+
+    YAML 1.1 also reads yes/no/on/off as booleans, which turns Norway (NO) into False and
+    `mode: off` into a boolean: policies are full of such words.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -85,15 +102,14 @@ PLACEHOLDER = "unset-{}-placeholder-0123456789abcdef0123456789"
 
 
 class _Builder:
-    def __init__(
-        self, source: str, env: Mapping[str, str], placeholders: set[str] | None
-    ) -> None:
+    def __init__(self, source: str, env: Mapping[str, str], placeholders: set[str] | None) -> None:
         self.source = source
         self.env = env
         self.placeholders = placeholders
         self.marks = _Marks()
         self.issues: list[PolicyIssue] = []
-        self.constructor = yaml.SafeLoader("")
+        self.unset: set[Loc] = set()
+        self.constructor = _Loader("")
 
     def issue(self, mark: yaml.Mark | None, loc: Loc, message: str) -> None:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -123,7 +139,13 @@ class _Builder:
                 text, missing = interpolate(node.value, env)
             for name in missing:
                 self.issue(node.start_mark, loc, f"environment variable {name} is not set")
-            return text
+                self.unset.add(loc)
+            if node.style is None:
+                # Unquoted: `status: ${STATUS:-403}` reads as the number it would have been.
+                tag = self.constructor.resolve(yaml.ScalarNode, text, (True, False))
+                node = yaml.ScalarNode(tag, text, node.start_mark, node.end_mark)
+            else:
+                return text
         try:
             return self.constructor.construct_object(node)
         except (ValueError, yaml.constructor.ConstructorError):
@@ -226,7 +248,9 @@ def _message(error: Any, loc: Loc) -> tuple[str, bool]:
         given = error.get("input")
         if not isinstance(given, dict | list) and given is not None:
             message = f"{message} (got {given!r})"
-    return message[0].lower() + message[1:], False
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]  # "Input should ..." reads on after a colon
+    return message, False
 
 
 def _resolve(policy: Policy, base: Path) -> Policy:
@@ -273,12 +297,12 @@ def parse_policy(
     """
     builder = _Builder(source, os.environ if env is None else env, placeholders)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         builder.issue(mark, (), f"not valid YAML: {exc.problem or exc.context}")
         raise PolicyError(builder.issues) from None
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.value == ""):
         builder.issue(None, (), "the policy is empty")
         raise PolicyError(builder.issues)
     data = builder.build(node, ())
@@ -286,14 +310,12 @@ def parse_policy(
         builder.issue(node.start_mark, (), "the policy must be a mapping of sections (site:, ...)")
         raise PolicyError(builder.issues)
 
-    env_failed = {issue.path for issue in builder.issues}
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
             loc = _data_loc(error["loc"], data)
-            dotted = _dotted(loc)
-            if any(path.startswith(dotted) for path in env_failed):
+            if loc in builder.unset or any(loc == unset[:-1] for unset in builder.unset):
                 continue  # already reported as the unset variable that caused it
             message, at_key = _message(error, loc)
             builder.issue(builder.marks.nearest(loc, key=at_key), loc, message)

@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -56,7 +57,20 @@ def _text_keys(value: dict[str, str]) -> dict[str, str]:
 
 
 Language = Annotated[str, AfterValidator(_language)]
-Text = Annotated[dict[str, str], BeforeValidator(_text), AfterValidator(_text_keys)]
+Text = Annotated[
+    dict[str, str],
+    BeforeValidator(_text),
+    AfterValidator(_text_keys),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "additionalProperties": {"type": "string"}},
+            ],
+            "description": "A text, or one text per language: {en: ..., de: ...}",
+        }
+    ),
+]
 Place = Annotated[str, AfterValidator(check_place)]
 
 
@@ -115,8 +129,13 @@ class Site(Model):
     @field_validator("revision", mode="before")
     @classmethod
     def _revision_as_text(cls, value: object) -> object:
-        # YAML reads an unquoted 2026-11-27 as a date; a revision is an opaque label.
-        return value.isoformat() if isinstance(value, date) else value
+        # YAML reads an unquoted 2026-11-27 as a date and 3 as a number; a revision is an
+        # opaque label.
+        if isinstance(value, date):
+            return value.isoformat()
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
 
 class Languages(Model):
@@ -213,7 +232,7 @@ class ConsentModes(Model):
     def _disjoint(self) -> ConsentModes:
         seen: dict[str, str] = {}
         for mode in ("opt_in", "opt_out", "notice"):
-            for place in expand(getattr(self, mode)):
+            for place in sorted(expand(getattr(self, mode))):
                 if place in seen and seen[place] != mode:
                     raise ValueError(f"{place} is listed under both {seen[place]} and {mode}")
                 seen[place] = mode
