@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .geo.cli import geo_findings
+from .geo.cli import register as register_geoip
 from .policy import PolicyError, load_policy
 from .policy.schema import Policy
 
@@ -22,10 +24,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     for file in args.files:
         placeholders: set[str] | None = None if args.require_env else set()
         try:
-            load_policy(file, placeholders=placeholders)
+            policy = load_policy(file, placeholders=placeholders)
         except PolicyError as exc:
             for issue in exc.issues:
                 print(issue)
+            status = FINDINGS
+            continue
+        findings = geo_findings(policy)
+        for finding in findings:
+            print(f"{file}: {finding}")
+        if findings:
             status = FINDINGS
             continue
         note = ""
@@ -118,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the policy's JSON Schema")
     schema.set_defaults(func=cmd_schema)
+
+    register_geoip(commands)
     return parser
 
 

@@ -7,9 +7,15 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+from .endpoints import Endpoints
 from .geo import GeoDatabaseError, GeoReader
+from .geo.anonymous import open_anonymous
+from .geoblock import CountryRules, GeoBlock
+from .html.assets import Assets
+from .html.render import Renderer
 from .language import LanguageNegotiator
 from .net import ProxyTrust
+from .notices import BlockPage
 from .policy import Policy, PolicyFile
 from .visitor import Identify
 
@@ -48,8 +54,24 @@ class Stack:
     def __init__(self, app: ASGIApp, policy: Policy, *, previous: Stack | None = None) -> None:
         self.policy = policy
         self.geo = open_geo(policy, previous.geo if previous else None)
+        self.anonymous = open_anonymous(policy.geoip, previous.anonymous if previous else None)
+        renderer = Renderer(
+            default_language=policy.languages.default, directory=policy.templates.directory
+        )
+        self.assets = Assets(policy.prefix, policy.templates.directory)
+
+        inner: ASGIApp = app
+        self.geoblock = GeoBlock(
+            inner,
+            CountryRules(policy, anonymous=self.anonymous, geo_available=self.geo is not None),
+            page=BlockPage(policy, renderer, self.assets).render,
+            policy=policy,
+            counter=previous.geoblock.counter if previous else None,  # counts survive reloads
+        )
+        inner = self.geoblock
+        inner = Endpoints(inner, policy.prefix, {}, static=self.assets.serve)
         self.entry: ASGIApp = Identify(
-            app,
+            inner,
             proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
             geo=self.geo,
             languages=LanguageNegotiator(policy.languages.available, policy.languages.default),

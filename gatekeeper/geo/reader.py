@@ -264,6 +264,10 @@ def _location(record: Any) -> Location:
         return _NOWHERE
     if not isinstance(record, dict):
         return Location(found=True)
+    traits = record.get("traits")
+    if isinstance(traits, dict) and traits.get("is_anycast") is True:
+        # Served from many countries at once: the registered country is not the visitor's.
+        return Location(found=True)
     country = _iso_code(record.get("country"))
     subdivision = None
     if country is not None:

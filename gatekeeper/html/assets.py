@@ -1,0 +1,101 @@
+"""gatekeeper's own JS and CSS, served under {prefix}/static/ with content-hashed names.
+
+A hashed name changes whenever the file does, so responses can be cached for a year
+(`immutable`) and a deploy never serves a stale script to a new page.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BUILTIN = Path(__file__).resolve().parent / "static"
+TYPES = {".js": b"text/javascript; charset=utf-8", ".css": b"text/css; charset=utf-8"}
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    content_type: bytes
+    etag: bytes
+
+
+class Assets:
+    """The static files, read and hashed once. `url("gatekeeper.js")` names the current one.
+
+    A file of the same name in `override` (the policy's templates folder, `static/`)
+    replaces the built-in one, so operators can restyle notices without forking.
+    """
+
+    def __init__(self, prefix: str, override: Path | None = None) -> None:
+        self.base = f"{prefix}/static/"
+        self._files: dict[str, Asset] = {}
+        self._urls: dict[str, str] = {}
+        for path in sorted(BUILTIN.iterdir()):
+            if path.suffix not in TYPES:
+                continue
+            custom = override / "static" / path.name if override else None
+            source = custom if custom and custom.is_file() else path
+            body = source.read_bytes()
+            digest = hashlib.sha256(body).hexdigest()[:12]
+            hashed = f"{path.stem}.{digest}{path.suffix}"
+            self._files[hashed] = Asset(
+                body=body,
+                gzipped=gzip.compress(body, 9, mtime=0),
+                content_type=TYPES[path.suffix],
+                etag=f'"{digest}"'.encode(),
+            )
+            self._urls[path.name] = self.base + hashed
+
+    def url(self, name: str) -> str:
+        return self._urls[name]
+
+    async def serve(self, scope: dict[str, Any], send: Any) -> None:
+        """Answer a request whose path starts with the static base."""
+        asset = self._files.get(scope["path"][len(self.base) :])
+        if asset is None or scope["method"] not in ("GET", "HEAD"):
+            status = 404 if asset is None else 405
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b"not found\n" if status == 404 else b"method not allowed\n",
+                }
+            )
+            return
+        accepts_gzip = False
+        not_modified = False
+        for name, value in scope.get("headers", []):
+            if name == b"accept-encoding" and b"gzip" in value:
+                accepts_gzip = True
+            elif name == b"if-none-match" and asset.etag in value:
+                not_modified = True
+        headers = [
+            (b"content-type", asset.content_type),
+            (b"cache-control", b"public, max-age=31536000, immutable"),
+            (b"etag", asset.etag),
+            (b"vary", b"Accept-Encoding"),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        if not_modified:
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = asset.gzipped if accepts_gzip else asset.body
+        if accepts_gzip:
+            headers.append((b"content-encoding", b"gzip"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )

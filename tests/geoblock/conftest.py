@@ -1,0 +1,155 @@
+"""Fixtures for the country-rules tests: a recording app, policies on MaxMind's test
+databases, and two ways of running a request through gatekeeper.
+
+`composed` builds the stages by hand, as `middleware.Stack` will (`Identify` ->
+`GeoBlock` -> app); `full` is `Gatekeeper(app, policy=...)`. Tests parametrised over both
+prove the stage now and the wiring once the Stack includes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gatekeeper import Gatekeeper
+from gatekeeper.geo.anonymous import open_anonymous
+from gatekeeper.geoblock import CountryRules, GeoBlock
+from gatekeeper.html.assets import Assets
+from gatekeeper.html.render import Renderer
+from gatekeeper.language import LanguageNegotiator
+from gatekeeper.middleware import open_geo
+from gatekeeper.net import ProxyTrust
+from gatekeeper.notices import BlockPage
+from gatekeeper.policy import Policy, load_policy
+from gatekeeper.visitor import SCOPE_KEY, Identify
+
+CITY = "GeoIP2-City-Test.mmdb"
+COUNTRY = "GeoIP2-Country-Test.mmdb"
+ANONYMOUS = "GeoIP2-Anonymous-IP-Test.mmdb"
+
+GB, SE, US_WA, JP = "81.2.69.160", "89.160.20.112", "216.160.83.56", "2001:218::1"
+PROXY = "10.0.0.1"
+
+
+class App:
+    """A raw ASGI app that answers 200 and records every request it was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.calls.append(scope)
+        visitor = scope.get(SCOPE_KEY)
+        body = f"app {scope.get('path')} {visitor.country if visitor else None}".encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/plain"),
+                    (b"content-length", b"%d" % len(body)),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    @property
+    def paths(self) -> list[str]:
+        return [scope["path"] for scope in self.calls]
+
+
+@dataclass
+class Site:
+    """A wrapped app and what the tests inspect: the app, and the stage when composed."""
+
+    entry: Any
+    app: App
+    stage: GeoBlock | None = None
+    policy: Policy | None = None
+
+    async def get(
+        self, path: str = "/", *, peer: str = GB, method: str = "GET", **headers: str
+    ) -> httpx.Response:
+        return await self.get_raw(path, peer=peer, method=method, headers=list(headers.items()))
+
+    async def get_raw(
+        self, path: str, *, peer: str, method: str = "GET", headers: list[tuple[str, str]]
+    ) -> httpx.Response:
+        """A request with header lines exactly as given, repeated names included."""
+        transport = httpx.ASGITransport(app=self.entry, client=(peer, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
+            return await client.request(method, path, headers=headers)
+
+
+def compose(app: App, policy: Policy) -> Site:
+    """The stages as the Stack builds them, with GeoBlock between the visitor and the app."""
+    geo = open_geo(policy)
+    renderer = Renderer(
+        default_language=policy.languages.default, directory=policy.templates.directory
+    )
+    assets = Assets(policy.prefix, policy.templates.directory)
+    rules = CountryRules(
+        policy, anonymous=open_anonymous(policy.geoip), geo_available=geo is not None
+    )
+    stage = GeoBlock(app, rules, page=BlockPage(policy, renderer, assets).render, policy=policy)
+    entry = Identify(
+        stage,
+        proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
+        geo=geo,
+        languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
+        debug=policy.debug,
+    )
+    return Site(entry, app, stage, policy)
+
+
+def full(app: App, path: Path) -> Site:
+    return Site(Gatekeeper(app, policy=path), app)
+
+
+Builder = Callable[..., Site]
+
+
+@pytest.fixture
+def geo_policy(policy_file, geoip_dir) -> Callable[..., Path]:
+    """A policy on the City test database (or `database`), trusting 10.0.0.0/8."""
+
+    def write(sections: str = "", *, database: str = CITY, on_missing: str = "error") -> Path:
+        return policy_file(
+            f"""
+trusted_proxies: [10.0.0.0/8, "2001:db8:ffff::/48"]
+geoip:
+  database: "{geoip_dir / database}"
+  anonymous_database: "{geoip_dir / ANONYMOUS}"
+  on_missing: {on_missing}
+languages: {{default: en, available: [en, de]}}
+{sections}
+"""
+        )
+
+    return write
+
+
+@pytest.fixture(params=["composed", "full"])
+def build(request, geo_policy) -> Builder:
+    """Wrap a fresh App with a policy of the given sections, both ways."""
+
+    def make(sections: str = "", **options: Any) -> Site:
+        path = geo_policy(sections, **options)
+        if request.param == "composed":
+            return compose(App(), load_policy(path))
+        return full(App(), path)
+
+    return make
+
+
+@pytest.fixture
+def composed(geo_policy) -> Builder:
+    def make(sections: str = "", **options: Any) -> Site:
+        return compose(App(), load_policy(geo_policy(sections, **options)))
+
+    return make
