@@ -7,15 +7,18 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+from .audit import ConsentLog
+from .consent import ConsentFeature
 from .endpoints import Endpoints
 from .geo import GeoDatabaseError, GeoReader
 from .geo.anonymous import open_anonymous
 from .geoblock import CountryRules, GeoBlock
+from .html import HTMLInjector
 from .html.assets import Assets
 from .html.render import Renderer
 from .language import LanguageNegotiator
 from .net import ProxyTrust
-from .notices import BlockPage
+from .notices import BlockPage, Notices, NotificationBar, OfflineNotice
 from .policy import Policy, PolicyFile
 from .visitor import Identify
 
@@ -60,7 +63,23 @@ class Stack:
         )
         self.assets = Assets(policy.prefix, policy.templates.directory)
 
-        inner: ASGIApp = app
+        if previous is not None and previous.policy.audit == policy.audit:
+            self.log = previous.log
+        else:
+            self.log = ConsentLog.from_policy(policy)
+        consent = ConsentFeature(policy, self.log, renderer, self.assets.url("gatekeeper.css"))
+        notifications = NotificationBar(
+            policy.notifications, renderer, policy.languages.available, policy.prefix
+        )
+        sources = [notifications, consent.banner]
+        if policy.offline_notice.enabled:
+            sources.append(OfflineNotice(policy, renderer))
+        notices = Notices(
+            sources, renderer, self.assets, policy.languages.available, gates=[consent.gate]
+        )
+        routes = {**consent.routes(), **notifications.routes()}
+
+        inner: ASGIApp = HTMLInjector(app, notices)
         self.geoblock = GeoBlock(
             inner,
             CountryRules(policy, anonymous=self.anonymous, geo_available=self.geo is not None),
@@ -69,7 +88,8 @@ class Stack:
             counter=previous.geoblock.counter if previous else None,  # counts survive reloads
         )
         inner = self.geoblock
-        inner = Endpoints(inner, policy.prefix, {}, static=self.assets.serve)
+        inner = Endpoints(inner, policy.prefix, routes, static=self.assets.serve)
+        inner = consent.stage(inner)
         self.entry: ASGIApp = Identify(
             inner,
             proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),

@@ -19,6 +19,7 @@ from .endpoints import Request, Response, Route, json_response, redirect, safe_n
 from .html import ResponseHead, Snippets
 from .html.assets import Assets
 from .html.render import Renderer, stamp_nonce
+from .html.stream import Transform
 from .policy import Policy, path_matches
 from .policy.codes import expand
 from .policy.schema import Notification
@@ -39,6 +40,13 @@ UI: dict[str, dict[str, str]] = {
     },
     "categories": {"en": "Categories", "de": "Kategorien", "fr": "Catégories"},
     "reference": {"en": "Reference", "de": "Referenz", "fr": "Référence"},
+    "withdraw": {
+        "en": "Withdraw my consent",
+        "de": "Einwilligung widerrufen",
+        "fr": "Retirer mon consentement",
+    },
+    "back": {"en": "Back to the site", "de": "Zurück zur Seite", "fr": "Retour au site"},
+    "consent_id": {"en": "Consent ID", "de": "Einwilligungs-ID", "fr": "Identifiant"},
 }
 
 
@@ -56,13 +64,19 @@ class NoticeSource(Protocol):
     def parts(self, scope: dict[str, Any], visitor: Visitor) -> Parts | None: ...
 
 
+Gate = Callable[[Visitor], Transform | None]
+"""A feature's per-response rewriter of the app's markup (script gating), or None."""
+
+
 def fill_slots(markup: bytes, scope: dict[str, Any], nonce: str | None) -> bytes:
     """Per-request values of pre-rendered markup: the nonce and the page to return to."""
     markup = stamp_nonce(markup, nonce)
     if NEXT_SLOT.encode() in markup:
         path = scope.get("path", "/")
         query = scope.get("query_string", b"")
-        here = quote(path, safe="/-._~!$&'()*+,;=:@%") + ("?" + query.decode("latin-1") if query else "")
+        here = quote(path, safe="/-._~!$&'()*+,;=:@%") + (
+            "?" + query.decode("latin-1") if query else ""
+        )
         markup = markup.replace(NEXT_SLOT.encode(), html.escape(safe_next(here)).encode())
     return markup
 
@@ -100,13 +114,15 @@ class NotificationBar:
         for language in languages:
             for note in ordered:
                 markup = renderer.render(
-                    "notification.html", language, note=note, prefix=prefix,
-                    next_slot=NEXT_SLOT, ui=UI,
+                    "notification.html",
+                    language,
+                    note=note,
+                    prefix=prefix,
+                    next_slot=NEXT_SLOT,
+                    ui=UI,
                 )
                 self.rendered[(note.id, language)] = markup.encode()
-            bar = renderer.render(
-                "notification_bar.html", language, notes="\x00", ui=UI
-            ).encode()
+            bar = renderer.render("notification_bar.html", language, notes="\x00", ui=UI).encode()
             opening, _, closing = bar.partition(b"\x00")
             self.wrappers[language] = (opening, closing)
 
@@ -116,7 +132,7 @@ class NotificationBar:
         places = visitor.places
         chosen = []
         for note, starts, ends, audience in self.notes:
-            if starts is not None and day < starts or ends is not None and day > ends:
+            if (starts is not None and day < starts) or (ends is not None and day > ends):
                 continue
             if audience is not None and not any(place in audience for place in places):
                 continue
@@ -173,8 +189,9 @@ def _dismissed(visitor: Visitor) -> set[str]:
 class OfflineNotice:
     def __init__(self, policy: Policy, renderer: Renderer) -> None:
         self.rendered = {
-            language: renderer.render("offline.html", language, notice=policy.offline_notice)
-            .encode()
+            language: renderer.render(
+                "offline.html", language, notice=policy.offline_notice
+            ).encode()
             for language in policy.languages.available
         }
 
@@ -188,8 +205,13 @@ class BlockPage:
     def __init__(self, policy: Policy, renderer: Renderer, assets: Assets) -> None:
         self.rendered = {
             language: renderer.render(
-                "block.html", language, page=policy.geoblock.page, site=policy.site,
-                css_url=assets.url("gatekeeper.css"), reference="", ui=UI,
+                "block.html",
+                language,
+                page=policy.geoblock.page,
+                site=policy.site,
+                css_url=assets.url("gatekeeper.css"),
+                reference="",
+                ui=UI,
             ).encode()
             for language in policy.languages.available
         }
@@ -201,9 +223,16 @@ class BlockPage:
 class Notices:
     """The snippet provider of the HTML injector: every notice of one page, composed."""
 
-    def __init__(self, sources: Sequence[NoticeSource], renderer: Renderer, assets: Assets,
-                 languages: Iterable[str], prefix: str) -> None:
+    def __init__(
+        self,
+        sources: Sequence[NoticeSource],
+        renderer: Renderer,
+        assets: Assets,
+        languages: Iterable[str],
+        gates: Sequence[Gate] = (),
+    ) -> None:
         self.sources = list(sources)
+        self.gates = list(gates)
         self.head = {
             language: renderer.render(
                 "head.html", language, css_url=assets.url("gatekeeper.css")
@@ -225,11 +254,15 @@ class Notices:
                 head.append(parts.head)
                 top.append(parts.top)
                 body.append(parts.body)
+        transforms = tuple(t for t in (gate(visitor) for gate in self.gates) if t is not None)
         if not any(top) and not any(body):
-            return None
+            if not transforms:
+                return None
+            return Snippets(transforms=transforms)
         body.append(self.script)
         return Snippets(
             head=fill_slots(b"".join(head), scope, response.nonce),
             top=fill_slots(b"".join(top), scope, response.nonce),
             body=fill_slots(b"".join(body), scope, response.nonce),
+            transforms=transforms,
         )

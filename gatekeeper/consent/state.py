@@ -1,0 +1,174 @@
+"""A visitor's consent: the signed cookie that carries it and what it allows.
+
+The cookie holds a random consent id (the key of the visitor's history in the consent
+log), the policy revision it was given under, one choice per optional category, the
+decision time and the mode. It is signed with itsdangerous: the first secret key signs,
+every key verifies, so keys rotate without asking anyone again. Anything that does not
+verify, is too old or belongs to an older revision is "no decision", never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from ..policy import Policy
+
+SALT = "gatekeeper.consent.v1"
+
+
+def new_consent_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    """A decision read from (or about to be written to) the consent cookie."""
+
+    consent_id: str
+    revision: str
+    choices: Mapping[str, bool]
+    """Optional categories the visitor decided on; required ones are never listed."""
+    decided_at: int
+    mode: str
+    gpc_recorded: bool = False
+    """A GPC signal was logged for this consent id (recorded once)."""
+    decided: bool = True
+    """False when the cookie only remembers a GPC record, not a choice."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "i": self.consent_id,
+            "r": self.revision,
+            "c": {name: int(value) for name, value in self.choices.items()},
+            "t": self.decided_at,
+            "m": self.mode,
+            "g": int(self.gpc_recorded),
+            "d": int(self.decided),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> ConsentState:
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        choices = data["c"]
+        if not isinstance(choices, dict):
+            raise ValueError("choices not an object")
+        return cls(
+            consent_id=str(data["i"]),
+            revision=str(data["r"]),
+            choices={str(k): bool(v) for k, v in choices.items()},
+            decided_at=int(data["t"]),
+            mode=str(data["m"]),
+            gpc_recorded=bool(data.get("g", 0)),
+            decided=bool(data.get("d", 1)),
+        )
+
+
+@dataclass(slots=True)
+class Consent:
+    """What the visitor's consent allows on this request (`visitor.consent`)."""
+
+    mode: str
+    state: ConsentState | None
+    required: frozenset[str]
+    sale_or_sharing: frozenset[str]
+    gpc: bool
+    """GPC applies to this visitor (signal sent, honoured where they are)."""
+    known: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def decided(self) -> bool:
+        return self.state is not None and self.state.decided
+
+    def allows(self, category: str) -> bool:
+        """May this category run for this visitor now? Unknown categories: never."""
+        if category in self.required:
+            return True
+        if category not in self.known:
+            return False
+        if self.decided and category in self.state.choices:  # type: ignore[union-attr]
+            return self.state.choices[category]  # type: ignore[union-attr]
+        if self.gpc and category in self.sale_or_sharing:
+            return False  # GPC is an opt-out, never consent; only an explicit choice wins
+        return self.mode != "opt_in"
+
+    def categories(self) -> dict[str, bool]:
+        return {name: self.allows(name) for name in sorted(self.known | self.required)}
+
+
+class ConsentCookie:
+    """Signs and verifies the consent cookie; verification results are cached."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = 4096,
+    ) -> None:
+        # itsdangerous signs with the LAST key and verifies with all of them.
+        self._serializer = URLSafeTimedSerializer(
+            list(reversed(policy.secret_keys)),
+            salt=SALT,
+            serializer=_CompactJSON,
+        )
+        self.name = policy.consent.cookie.name
+        self.revision = policy.site.revision
+        self.max_age = policy.consent.max_age_days * 86400
+        self.categories = frozenset(policy.consent.categories)
+        self._clock = clock
+        self._cache: dict[str, tuple[ConsentState, int] | None] = {}
+        self._cache_size = cache_size
+
+    def dumps(self, state: ConsentState) -> str:
+        return self._serializer.dumps(state.to_json())
+
+    def loads(self, value: str) -> ConsentState | None:
+        """The state in a cookie value, or None for anything not valid now."""
+        if value in self._cache:
+            cached = self._cache[value]
+            if cached is None:
+                return None
+            state, signed_at = cached
+            return state if self._clock() - signed_at <= self.max_age else None
+        try:
+            data, signed = self._serializer.loads(value, return_timestamp=True)
+            state = ConsentState.from_json(data)
+            entry: tuple[ConsentState, int] | None = (state, int(signed.timestamp()))
+        except (BadData, ValueError, KeyError, TypeError):
+            entry = None
+        if entry is not None and (
+            entry[0].revision != self.revision or not set(entry[0].choices) <= self.categories
+        ):
+            entry = None
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[value] = entry
+        if entry is None:
+            return None
+        return entry[0] if self._clock() - entry[1] <= self.max_age else None
+
+    def from_header(self, cookie_header: str) -> ConsentState | None:
+        if self.name not in cookie_header:
+            return None
+        for item in cookie_header.split(";"):
+            name, _, value = item.strip().partition("=")
+            if name == self.name:
+                return self.loads(value.strip('"'))
+        return None
+
+
+class _CompactJSON:
+    @staticmethod
+    def dumps(obj: object) -> str:
+        return json.dumps(obj, separators=(",", ":"), sort_keys=True)
+
+    @staticmethod
+    def loads(text: str | bytes) -> object:
+        return json.loads(text)

@@ -1,0 +1,90 @@
+"""Script gating on the byte stream: what turns inert, what is left alone, any split."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatekeeper.consent.gate import MAX_TAG, HostCategories, TagGate
+
+HOSTS = HostCategories({"ads": ("*.doubleclick.net",), "video": ("www.youtube.com",)})
+
+
+def allows_only(*allowed: str):
+    return lambda category: category in ("necessary", *allowed)
+
+
+def gate(doc: bytes, *allowed: str) -> bytes:
+    g = TagGate(allows_only(*allowed), HOSTS)
+    return g.feed(doc) + g.finish()
+
+
+DOC = (
+    b'<html><head><script data-consent="analytics" src="/a.js" nonce="n1"></script>\n'
+    b'<script data-consent="analytics">var s = "<img src=x>";</script>\n'
+    b'<script type="application/ld+json" data-consent="analytics">{"a": 1}</script>\n'
+    b'<!-- <script data-consent="analytics" src="/c.js"></script> -->\n'
+    b'<style>.x::after { content: "<img src=y>"; }</style>\n'
+    b'</head><body><iframe src="https://ad.doubleclick.net/x?a=1" title="Ad"></iframe>\n'
+    b"<img src='/cat.png' alt=\"a > b\" data-consent=ads>"
+    b'<IMG SRC="//stats.doubleclick.net/p.gif" alt="">'
+    b'<script type="module" data-consent="analytics" src="/m.js"></script>'
+    b'<iframe src="https://www.youtube.com/embed/1" title="Video"></iframe>'
+    b'<img src="/logo.png" alt="Logo"><script src="/site.js"></script></body></html>'
+)
+
+
+def test_refused_tags_become_inert():
+    out = gate(DOC)
+    assert b'<script data-consent="analytics" data-gk-src="/a.js" nonce="n1" type="text/plain">' in out
+    assert b'<script data-consent="analytics" type="text/plain">var s = "<img src=x>";' in out
+    assert b'<iframe data-gk-src="https://ad.doubleclick.net/x?a=1" title="Ad" data-consent="ads">' in out
+    assert b'<img data-gk-src="/cat.png" alt="a > b" data-consent="ads">' in out
+    assert b'<img data-gk-src="//stats.doubleclick.net/p.gif" alt="" data-consent="ads">' in out
+    assert b'data-gk-src="/m.js" type="text/plain" data-gk-type="module">' in out
+    assert b'data-gk-src="https://www.youtube.com/embed/1" title="Video" data-consent="video">' in out
+
+
+def test_untouched_tags():
+    out = gate(DOC)
+    assert b'<script type="application/ld+json" data-consent="analytics">{"a": 1}' in out
+    assert b'<!-- <script data-consent="analytics" src="/c.js"></script> -->' in out
+    assert b'content: "<img src=y>"' in out  # style raw text is not markup
+    assert b'var s = "<img src=x>"' in out  # nor is script text
+    assert b'<img src="/logo.png" alt="Logo"><script src="/site.js"></script>' in out
+
+
+def test_allowed_categories_pass_unchanged():
+    assert gate(DOC, "analytics", "ads", "video") == DOC
+    partly = gate(DOC, "analytics")
+    assert b'<script data-consent="analytics" src="/a.js" nonce="n1"></script>' in partly
+    assert b'data-gk-src="https://ad.doubleclick.net' in partly
+
+
+def test_unknown_category_is_refused():
+    assert b'type="text/plain"' in gate(b'<script data-consent="typo">x()</script>', "analytics")
+
+
+@pytest.mark.parametrize("allowed", [(), ("analytics",)])
+def test_every_split_point_gives_the_same_bytes(allowed):
+    whole = gate(DOC, *allowed)
+    for cut in range(1, len(DOC)):
+        g = TagGate(allows_only(*allowed), HOSTS)
+        assert g.feed(DOC[:cut]) + g.feed(DOC[cut:]) + g.finish() == whole, cut
+    g = TagGate(allows_only(*allowed), HOSTS)
+    assert b"".join(g.feed(DOC[i : i + 1]) for i in range(len(DOC))) + g.finish() == whole
+
+
+def test_memory_is_bounded_for_a_runaway_tag():
+    g = TagGate(allows_only(), HOSTS)
+    out = g.feed(b'<img data-consent="ads" alt="' + b"x" * (MAX_TAG + 10))
+    assert len(out) > MAX_TAG  # released, not held forever
+    assert len(g._pending) < MAX_TAG
+
+
+def test_hosts_match_subdomains_and_the_domain_itself():
+    hosts = HostCategories({"ads": ("*.doubleclick.net",)})
+    assert hosts.category(b"https://doubleclick.net/x") == "ads"
+    assert hosts.category(b"https://a.b.doubleclick.net:443/x") == "ads"
+    assert hosts.category(b"https://user@ad.doubleclick.net/x") == "ads"
+    assert hosts.category(b"https://doubleclick.net.evil.com/x") is None
+    assert hosts.category(b"/local.js") is None
