@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .audit.cli import register as register_audit
 from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
 from .policy import PolicyError, load_policy
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the policy's JSON Schema")
     schema.set_defaults(func=cmd_schema)
 
+    register_audit(commands)
     register_geoip(commands)
     return parser
 

@@ -1,0 +1,22 @@
+"""The consent log: durable, tamper-evident, verifiable and exportable records of consent.
+
+log = ConsentLog.from_policy(policy)          # no I/O until first use
+event_id = await log.append(ConsentEvent(...))  # after a durable commit, or LogUnavailable
+"""
+
+from .checkpoint import PublicKey
+from .log import ConsentLog
+from .record import ConsentEvent, Record, texts_hash
+from .store import LogUnavailable, Query
+from .verify import Report
+
+__all__ = [
+    "ConsentEvent",
+    "ConsentLog",
+    "LogUnavailable",
+    "PublicKey",
+    "Query",
+    "Record",
+    "Report",
+    "texts_hash",
+]
