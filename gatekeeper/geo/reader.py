@@ -122,7 +122,7 @@ class GeoReader:
             return location
         except KeyError:
             pass
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified:
+        if _is_local(ip):
             location = _NOWHERE
         elif db is None:
             return _NOWHERE
@@ -257,6 +257,32 @@ def _open(path: Path) -> _Database:
     return _Database(
         reader, (st.st_ino, st.st_mtime_ns, st.st_size), database_type, has_subdivisions
     )
+
+
+# Addresses that never locate anyone: this host, the local network, carrier NAT, and
+# Teredo (MaxMind aliases it to the relay's IPv4 country). Documentation ranges are NOT
+# here, though Python calls them private: the demo's database is built from them.
+_LOCAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "2001::/32",
+    )
+)
+
+
+def _is_local(ip: IPAddress) -> bool:
+    return any(ip.version == net.version and ip in net for net in _LOCAL)
 
 
 def _location(record: Any) -> Location:

@@ -168,3 +168,19 @@ def test_build_replaces_an_existing_file(tmp_path: Path) -> None:
     build(target)
     with maxminddb.open_database(str(target)) as fresh:
         assert fresh.get("192.0.2.1")["country"]["iso_code"] == "DE"
+
+
+def test_gatekeeper_reader_locates_documentation_ranges():
+    # Python counts these ranges as private; the reader must still look them up, or the
+    # demo could never place a visitor anywhere.
+    import ipaddress
+
+    from gatekeeper.demo import GEOIP
+    from gatekeeper.geo import GeoReader
+
+    reader = GeoReader(GEOIP)
+    assert reader.lookup(ipaddress.ip_address("192.0.2.10")).country == "DE"
+    assert reader.lookup(ipaddress.ip_address("198.51.100.7")).subdivision == "US-CA"
+    assert reader.lookup(ipaddress.ip_address("203.0.113.200")).country == "AQ"
+    assert reader.lookup(ipaddress.ip_address("2001:db8:aa::1")).country == "AQ"
+    assert reader.lookup(ipaddress.ip_address("10.1.2.3")).found is False
