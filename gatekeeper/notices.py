@@ -26,8 +26,12 @@ from .policy.schema import Notification
 from .visitor import SCOPE_KEY, Visitor
 
 NEXT_SLOT = "__gk_next__"
+NEXT_QUERY_SLOT = "__gk_next_q__"  # the same, inside a URL's query (percent-encoded)
+_NEXT_SLOT_BYTES = NEXT_SLOT.encode()
+_NEXT_QUERY_SLOT_BYTES = NEXT_QUERY_SLOT.encode()
 TOKEN_SLOT = "__gk_token__"
 DISMISSED_COOKIE = "gk_dismissed"
+_SPLIT = b"\x00gk\x00"  # never in rendered markup: templates are text
 
 # Words of gatekeeper's own chrome; operators with other languages override the templates.
 UI: dict[str, dict[str, str]] = {
@@ -68,16 +72,23 @@ Gate = Callable[[Visitor], Transform | None]
 """A feature's per-response rewriter of the app's markup (script gating), or None."""
 
 
+def here(scope: dict[str, Any]) -> str:
+    """The current page, as a same-site path to come back to."""
+    path = quote(scope.get("path", "/"), safe="/-._~!$&'()*+,;=:@%")
+    query = scope.get("query_string", b"")
+    if query:
+        path += "?" + query.decode("latin-1")
+    return safe_next(path)
+
+
 def fill_slots(markup: bytes, scope: dict[str, Any], nonce: str | None) -> bytes:
     """Per-request values of pre-rendered markup: the nonce and the page to return to."""
     markup = stamp_nonce(markup, nonce)
-    if NEXT_SLOT.encode() in markup:
-        path = scope.get("path", "/")
-        query = scope.get("query_string", b"")
-        here = quote(path, safe="/-._~!$&'()*+,;=:@%") + (
-            "?" + query.decode("latin-1") if query else ""
-        )
-        markup = markup.replace(NEXT_SLOT.encode(), html.escape(safe_next(here)).encode())
+    if _NEXT_SLOT_BYTES in markup:
+        markup = markup.replace(_NEXT_SLOT_BYTES, html.escape(here(scope)).encode())
+    if _NEXT_QUERY_SLOT_BYTES in markup:
+        value = html.escape(quote(here(scope), safe="/")).encode()
+        markup = markup.replace(_NEXT_QUERY_SLOT_BYTES, value)
     return markup
 
 
@@ -260,9 +271,11 @@ class Notices:
                 return None
             return Snippets(transforms=transforms)
         body.append(self.script)
-        return Snippets(
-            head=fill_slots(b"".join(head), scope, response.nonce),
-            top=fill_slots(b"".join(top), scope, response.nonce),
-            body=fill_slots(b"".join(body), scope, response.nonce),
-            transforms=transforms,
+        # One pass of slot filling over all three parts, split again afterwards.
+        filled = fill_slots(
+            b"".join(head) + _SPLIT + b"".join(top) + _SPLIT + b"".join(body),
+            scope,
+            response.nonce,
         )
+        head_bytes, top_bytes, body_bytes = filled.split(_SPLIT)
+        return Snippets(head=head_bytes, top=top_bytes, body=body_bytes, transforms=transforms)

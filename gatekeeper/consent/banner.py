@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from ..audit import texts_hash
 from ..html.render import Renderer, localise
-from ..notices import NEXT_SLOT, UI, Parts
+from ..notices import NEXT_QUERY_SLOT, NEXT_SLOT, UI, Parts
 from ..policy import Policy
 from ..visitor import Visitor
 from .modes import NOTICE, OPT_IN, OPT_OUT
@@ -79,6 +79,7 @@ class Banner:
                 context = {
                     "prefix": policy.prefix,
                     "next_slot": NEXT_SLOT,
+                    "next_query_slot": NEXT_QUERY_SLOT,
                     "banner": banner,
                     "categories": policy.consent.categories,
                     "optional": optional,
@@ -92,20 +93,30 @@ class Banner:
                 self.reopen[(language, mode)] = renderer.render(
                     "consent_reopen.html", language, label=label, **context
                 ).encode()
+        # The defaults script depends only on which keys are granted and whether the visitor
+        # decided: a handful of variants, each rendered once.
         self._consent_mode = renderer.env.get_template("consent_mode.html")
+        self._mode_scripts: dict[tuple[tuple[str, ...], bool], bytes] = {}
+
+    def _consent_mode_script(self, consent: Consent) -> bytes:
+        defaults = consent_mode_state(self.keys, consent)
+        key = (tuple(defaults.values()), consent.decided)
+        script = self._mode_scripts.get(key)
+        if script is None:
+            data: dict[str, object] = dict(defaults)
+            if not consent.decided:
+                data["wait_for_update"] = 500
+            # JSON in a script element: escape "<" so no value can close the element.
+            text = json.dumps(data, sort_keys=True).replace("<", "\\u003c")
+            script = self._consent_mode.render(defaults=Markup(text)).encode()
+            self._mode_scripts[key] = script
+        return script
 
     def parts(self, scope: dict[str, Any], visitor: Visitor) -> Parts | None:
         consent = visitor.consent
         if not isinstance(consent, Consent):
             return None
-        head = b""
-        if self.keys:
-            defaults = consent_mode_state(self.keys, consent)
-            if not consent.decided:
-                defaults["wait_for_update"] = 500  # type: ignore[assignment]
-            # JSON in a script element: escape "<" so no value can close the element.
-            data = json.dumps(defaults, sort_keys=True).replace("<", "\\u003c")
-            head = self._consent_mode.render(defaults=Markup(data)).encode()
+        head = self._consent_mode_script(consent) if self.keys else b""
         key = (visitor.language, consent.mode)
         # Opt-out regions get no first layer: everything runs until refused, and the
         # "Do not sell or share" link is always there.
