@@ -114,7 +114,7 @@ def in_process(data: Path, rounds: int, count: int) -> list[tuple[str, dict[str,
         cookie = await decided_cookie(contenders["gatekeeper"])
         for case in cases(cookie):
             samples: dict[str, list[float]] = {name: [] for name in contenders}
-            for name, app in contenders.items():
+            for app in contenders.values():
                 await drive(app, case, count // 5)  # warm caches and code paths
             for _ in range(rounds):
                 for name, app in contenders.items():
@@ -231,12 +231,12 @@ def table(title: str, results) -> str:
     ]
     for name, samples in results:
         med = {k: statistics.median(v) for k, v in samples.items()}
-
-        def cell(key: str) -> str:
-            return f"{med[key]:,.0f} ({min(samples[key]):,.0f}–{max(samples[key]):,.0f})"
-
+        cell = {
+            key: f"{med[key]:,.0f} ({min(values):,.0f}–{max(values):,.0f})"
+            for key, values in samples.items()
+        }
         lines.append(
-            f"| {name} | {cell('bare')} | {cell('gatekeeper')} | {cell('naive')} | "
+            f"| {name} | {cell['bare']} | {cell['gatekeeper']} | {cell['naive']} | "
             f"{med['gatekeeper'] / med['bare']:.2f}× | {med['naive'] / med['bare']:.2f}× |"
         )
     return "\n".join(lines)
