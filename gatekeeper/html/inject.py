@@ -12,6 +12,10 @@ the HTML while it streams:
 - `Snippets.body` goes right before the last `</body` followed by whitespace, `>` or
   `/` (case-insensitive), or at the very end of the document when there is none.
   Markers inside comments or scripts are not told apart.
+- `Snippets.transforms` (see `gatekeeper.html.stream`) rewrite the app's markup first,
+  then `Snippets.top` goes right after the opening `<body ...>` tag; the head and body
+  snippets are spliced into what comes out of them. Injected snippets are never searched
+  for markers, but markup that a transform or `top` adds is.
 
 Qualifying: a GET request that is not a fragment request (`HX-Request: true` without
 `HX-Boosted`, `Turbo-Frame`, `Sec-Fetch-Dest` other than document/iframe/frame), answered
@@ -245,8 +249,11 @@ class _Responder:
 # -- which requests and responses qualify ------------------------------------------------
 
 _FRAME_DESTINATIONS = frozenset({b"document", b"iframe", b"frame"})
-_FRAGMENT_HEADERS = frozenset({b"hx-request", b"hx-boosted", b"turbo-frame", b"sec-fetch-dest"})
-_HTML_TYPES = frozenset({b"text/html", b"application/xhtml+xml"})
+_HTML_MEDIA_TYPES = (b"text/html", b"application/xhtml+xml")
+# The media types, and the Content-Type values frameworks send most, matched as they are.
+_HTML_TYPES = frozenset(
+    (*_HTML_MEDIA_TYPES, b"text/html; charset=utf-8", b"text/html; charset=UTF-8")
+)
 _HTML, _HTML_WITH_CSP = 1, 2
 
 
@@ -256,7 +263,11 @@ def _is_fragment_request(headers: list[tuple[bytes, bytes]]) -> bool:
     if b"turbo-frame" in fields:
         return True
     dest = fields.get(b"sec-fetch-dest")
-    if dest is not None and dest.strip().lower() not in _FRAME_DESTINATIONS:
+    if (
+        dest is not None
+        and dest not in _FRAME_DESTINATIONS
+        and dest.strip().lower() not in _FRAME_DESTINATIONS
+    ):
         return True
     htmx = fields.get(b"hx-request")
     return htmx is not None and htmx.strip().lower() == b"true" and b"hx-boosted" not in fields
@@ -281,7 +292,7 @@ def _response_verdict(headers: list[tuple[bytes, bytes]]) -> int:
         if kind is None:
             continue
         if kind == _CONTENT_TYPE:
-            html = value.partition(b";")[0].strip().lower() in _HTML_TYPES
+            html = value in _HTML_TYPES or value.partition(b";")[0].strip().lower() in _HTML_TYPES
         elif kind == _CONTENT_ENCODING:
             for coding in value.lower().split(b","):
                 if coding.strip() not in (b"", b"identity"):
@@ -425,8 +436,7 @@ _DQUOTE, _SQUOTE, _GT, _EQ = 34, 39, 62, 61
 # it sits near the end of a document, so a typical page costs a few hundred bytes of
 # lower-casing, not its whole size.
 _FIRST_WINDOW = 512
-# In one window: greedy `.*` makes the regex find the last match, backtracking from the end.
-_LAST_CLOSE_BODY = re.compile(rb".*(</body[\t\n\x0c\r />])", re.IGNORECASE | re.DOTALL)
+_ANY_CLOSE_BODY = re.compile(rb"</body", re.IGNORECASE)
 _GROWTH = 4
 
 
@@ -450,13 +460,17 @@ def _find_open_tag(data: bytes, start: int = 0) -> tuple[int, bytes]:
 
 def _rfind_close_body(data: bytes, start: int = 0) -> int:
     """Index of the last `</body` (any case) followed by a delimiter in data[start:], or -1."""
-    hi = len(data)
-    # Fast path, the usual page: the last one is within the last window.
-    match = _LAST_CLOSE_BODY.match(data, max(start, hi - _FIRST_WINDOW))
-    if match is not None:
-        return match.start(1)
-    hi -= _FIRST_WINDOW
-    step = _FIRST_WINDOW * _GROWTH
+    n = hi = len(data)
+    # Fast path, the usual page: a lower-case </body> near the end, nothing like it after.
+    i = data.rfind(_CLOSE_BODY, max(start, n - _FIRST_WINDOW))
+    if (
+        i >= 0
+        and i + 6 < n
+        and data[i + 6] in _DELIMITERS
+        and not _ANY_CLOSE_BODY.search(data, i + 1)
+    ):
+        return i
+    step = _FIRST_WINDOW
     while hi > start:
         lo = max(start, hi - step)  # candidates starting in [lo, hi)
         window = data[lo : hi + 6].lower()
@@ -595,7 +609,7 @@ class _Splice:
         self._tail = b""
         self._held: list[bytes] | None = None  # from the latest `</body` candidate on
         self._held_size = 0
-        self._transparent = False  # nothing left to insert
+        self._transparent = not (head or body)  # nothing (left) to insert
 
     def feed(self, chunk: bytes) -> bytes:
         if self._transparent:

@@ -289,6 +289,27 @@ async def test_one_snippet_alone_split_everywhere(name: str, snippets: Snippets)
     assert body_of(await inject(one_byte, snippets)) == expected
 
 
+@pytest.mark.parametrize("name", DOCUMENTS)
+async def test_top_snippet_with_the_others_split_everywhere(name: str) -> None:
+    document, _ = DOCUMENTS[name]
+    top = b'<div data-gk-notice="notification">bar</div>'
+    snippets = Snippets(head=H, top=top, body=B)
+    whole = body_of(await inject([document], snippets))
+    assert len(whole) == len(document) + len(H) + len(top) + len(B)
+    for at in range(len(document) + 1):
+        got = body_of(await inject([document[:at], document[at:]], snippets))
+        assert got == whole, f"split at {at}"
+
+
+async def test_top_snippet_goes_right_after_the_body_tag() -> None:
+    document = b'<html><head></head><body class="a>b"><p>x</p></body></html>'
+    top = b"<nav>bar</nav>"
+    got = body_of(await inject([document[:30], document[30:]], Snippets(top=top, body=B)))
+    assert (
+        got == b'<html><head></head><body class="a>b">' + top + b"<p>x</p>" + B + b"</body></html>"
+    )
+
+
 async def test_head_only_without_head_tag_goes_before_the_last_close_body() -> None:
     document = b"<p>a</p></body>b</body></html>"
     expected = b"<p>a</p></body>b" + H + b"</body></html>"

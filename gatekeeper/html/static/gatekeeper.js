@@ -121,7 +121,9 @@
     update();
   }
 
-  // Adblock: the notice ships hidden; the check below reveals it when baits were blocked.
+  // Adblock: the notice ships hidden, or shown by the server when this browser was judged
+  // blocked before. The check loads the script bait, looks at the cosmetic bait after
+  // 600 ms and reports both; the server, which saw which baits reached it, answers.
   const wallSiblings = [];
   const openAdblock = (notice) => {
     notice.hidden = false;
@@ -142,47 +144,53 @@
 
   const adblock = one('[data-gk-notice="adblock"]');
   const bait = one("[data-gk-bait]");
-  const check = () => new Promise((resolve) => {
-    const probe = document.createElement("script");
-    probe.src = adblock.dataset.script + (adblock.dataset.script.includes("?") ? "&" : "?") + "r=" + Date.now();
-    probe.async = true;
-    if (nonce) probe.nonce = nonce;
-    let scriptLoaded = false;
-    probe.onload = () => { scriptLoaded = true; };
-    probe.onerror = () => { scriptLoaded = false; };
-    document.head.append(probe);
-    setTimeout(() => {
-      probe.remove();
-      const style = bait ? getComputedStyle(bait) : null;
-      const hidden = !bait || !bait.isConnected || bait.offsetHeight === 0 || style.display === "none" || style.visibility === "hidden";
-      resolve({ script: scriptLoaded, cosmetic: !hidden });
-    }, 600);
+  // true: loaded, false: failed, null: not settled in 3 s (a slow network, not a blocker).
+  const probe = () => new Promise((resolve) => {
+    const script = document.createElement("script");
+    const done = (loaded) => { clearTimeout(timer); script.remove(); resolve(loaded); };
+    const timer = setTimeout(done, 3000, null);
+    script.onload = () => done(true);
+    script.onerror = () => done(false);
+    if (nonce) script.nonce = nonce;
+    script.src = adblock.dataset.script + "&r=" + Date.now();
+    document.head.append(script);
   });
-  const report = async (result) => {
-    const payload = JSON.stringify({ token: adblock.dataset.token, script: result.script, cosmetic: result.cosmetic });
+  const shown = () => {
+    if (!bait || !bait.isConnected || !bait.offsetHeight) return false;
+    const style = getComputedStyle(bait);
+    return style.display !== "none" && style.visibility !== "hidden";
+  };
+  const report = async () => {
+    const [script] = await Promise.all([probe(), new Promise((wait) => setTimeout(wait, 600))]);
     try {
       const response = await fetch(adblock.dataset.beacon, {
-        method: "POST", body: payload, headers: { "Content-Type": "application/json", Accept: "application/json" },
-        credentials: "same-origin", keepalive: true,
+        method: "POST", credentials: "same-origin",
+        body: JSON.stringify({ token: adblock.dataset.token, script, cosmetic: shown() }),
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
       });
       return response.ok ? (await response.json()).verdict : null;
     } catch (error) {
       return null;
     }
   };
+  let checking = false;
   const detect = async () => {
-    const verdict = await report(await check());
+    if (checking) return;
+    checking = true;
+    adblock.setAttribute("aria-busy", "true");
+    const verdict = await report();
+    checking = false;
+    adblock.removeAttribute("aria-busy");
+    document.documentElement.dataset.gkAdblock = verdict || "unknown";
     if (verdict === "blocked") {
-      if (adblock.hidden) openAdblock(adblock);
-      document.documentElement.dataset.gkAdblock = "blocked";
-    } else {
-      if (!adblock.hidden) closeAdblock(adblock);
-      document.documentElement.dataset.gkAdblock = verdict || "unknown";
+      if (adblock.hidden && !("gkQuiet" in adblock.dataset)) openAdblock(adblock);
+    } else if (verdict === "allowed" && !adblock.hidden) {
+      closeAdblock(adblock);
     }
   };
   if (adblock) {
-    const recheck = one("[data-gk-recheck]", adblock);
-    if (recheck) recheck.addEventListener("click", detect);
+    one("[data-gk-recheck]", adblock)?.addEventListener("click", detect);
+    if (!adblock.hidden && adblock.classList.contains("gk-wall")) openAdblock(adblock);
     if (document.readyState === "complete") detect();
     else addEventListener("load", detect);
   }
