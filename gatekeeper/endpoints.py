@@ -148,7 +148,8 @@ class Request:
         headers = self.visitor.headers
         site = headers.get("sec-fetch-site")
         if site is not None:
-            if site not in ("same-origin", "same-site", "none"):
+            # same-site is refused too: a sibling subdomain is another party.
+            if site not in ("same-origin", "none"):
                 raise BadRequest("cross-site requests are refused", 403)
             return
         origin = headers.get("origin")

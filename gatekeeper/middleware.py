@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from .audit import ConsentLog
+from .audit.view import AuditorView
 from .consent import ConsentFeature
 from .endpoints import Endpoints
 from .geo import GeoDatabaseError, GeoReader
@@ -77,7 +78,8 @@ class Stack:
         notices = Notices(
             sources, renderer, self.assets, policy.languages.available, gates=[consent.gate]
         )
-        routes = {**consent.routes(), **notifications.routes()}
+        self.auditor_view = AuditorView(policy, self.log, renderer, self.assets.url("audit.css"))
+        routes = {**consent.routes(), **notifications.routes(), **self.auditor_view.routes()}
 
         inner: ASGIApp = HTMLInjector(app, notices)
         self.geoblock = GeoBlock(

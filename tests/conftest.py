@@ -21,6 +21,12 @@ SHARED = REPO.parent / "shared"
 STRICT = os.environ.get("GATEKEEPER_TEST_STRICT") == "1"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running for as long as the browser is up;
+    # async tests cannot run after it in the same session, so browser tests go last.
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip (or fail under GATEKEEPER_TEST_STRICT=1) when `condition` is false."""
     if condition:

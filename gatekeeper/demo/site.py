@@ -377,7 +377,7 @@ SITE_CSS = """\
   --navy: #12324a;
   --link: #0b4f8a;
   --link-visited: #5b2d82;
-  --accent: #b3541e;
+  --accent: #9c4618;
   --focus: #ffbf47;
   color-scheme: light;
 }

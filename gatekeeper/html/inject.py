@@ -96,6 +96,9 @@ def _response_head(headers: list[tuple[bytes, bytes]], nonce: str | None) -> Res
     return head
 
 
+# No body to rewrite, or a partial one that must stay byte-exact.
+_NO_BODY_STATUSES = frozenset({204, 205, 206, 304})
+
 SnippetProvider: TypeAlias = Callable[[Scope, ResponseHead], Snippets | None]
 """Called once per qualifying response; returns the snippets, or None to inject nothing."""
 
@@ -113,14 +116,14 @@ class HTMLInjector:
         self.max_hold = max_hold
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or _is_fragment_request(scope["headers"])
-        ):
+        if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
-        responder = _Responder(self, scope, send)
+        # Notices go only into whole pages (GET, not a fragment, status 200); transforms
+        # such as script gating apply to every HTML body: an error page or an htmx
+        # fragment can carry a tracking script too.
+        page = scope["method"] == "GET" and not _is_fragment_request(scope["headers"])
+        responder = _Responder(self, scope, send, page)
         await self.app(scope, receive, responder.send)
         if responder.state == _HELD:
             # The app started a response and sent no body message (an ASGI error): let the
@@ -140,6 +143,7 @@ class _Responder:
     __slots__ = (
         "chain",
         "injector",
+        "page",
         "scope",
         "send_on",
         "snippets",
@@ -153,8 +157,9 @@ class _Responder:
     splice: _Splice
     chain: tuple[Transform, ...]
 
-    def __init__(self, injector: HTMLInjector, scope: Scope, send: Send) -> None:
+    def __init__(self, injector: HTMLInjector, scope: Scope, send: Send, page: bool) -> None:
         self.injector = injector
+        self.page = page
         self.scope = scope
         self.send_on = send
         self.state = _WAIT_START
@@ -199,11 +204,16 @@ class _Responder:
             headers = list(headers)
             message = {**message, "headers": headers}
         snippets = None
-        if message["status"] == 200:
+        status = message["status"]
+        if 200 <= status < 600 and status not in _NO_BODY_STATUSES:
             verdict = _response_verdict(headers)
             if verdict:
                 nonce = csp_nonce(headers) if verdict == _HTML_WITH_CSP else None
                 snippets = self.injector.provider(self.scope, _response_head(headers, nonce))
+                if snippets is not None and not (self.page and status == 200):
+                    snippets = Snippets(
+                        transforms=snippets.transforms, personalised=snippets.personalised
+                    )
         if snippets is None or not (
             snippets.head or snippets.body or snippets.top or snippets.transforms
         ):

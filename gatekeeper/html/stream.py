@@ -11,6 +11,11 @@ import re
 from typing import Protocol
 
 _OPEN_BODY = re.compile(rb"<body[\t\n\x0c\r />]", re.IGNORECASE)
+# A skip link right after <body> must stay the first thing keyboard users reach.
+_SKIP_LINK = re.compile(
+    rb"""\s*<a\s[^>]*href\s*=\s*["']?#[^>]*>.*?</a\s*>""", re.IGNORECASE | re.DOTALL
+)
+_LOOKAHEAD = 2048
 _QUOTES = (34, 39)
 _GT, _EQ = 62, 61
 _SPACE = b"\t\n\x0c\r "
@@ -48,19 +53,45 @@ def open_tag_end(data: bytes, start: int) -> int:
 
 class AfterBodyOpen:
     """Inserts `snippet` right after the opening `<body ...>` tag (bars at the top of the
-    page, in its normal flow). Without a `<body` tag the snippet comes at the end."""
+    page, in its normal flow), or after a skip link that opens the body. Without a `<body`
+    tag the snippet comes at the end."""
 
-    __slots__ = ("_pending", "_placed", "_snippet")
+    __slots__ = ("_body_end", "_pending", "_placed", "_snippet")
 
     def __init__(self, snippet: bytes) -> None:
         self._snippet = snippet
         self._pending = b""
         self._placed = False
+        self._body_end = -1  # in _pending, once the <body> tag is complete
+
+    def _after_skip_link(self, data: bytes, end: int, final: bool) -> bytes | None:
+        """Place the snippet after `<body>` (ending at `end`) or a skip link following it;
+        None while the bytes after the tag cannot tell yet."""
+        rest = data[end:]
+        match = _SKIP_LINK.match(rest)
+        if match is not None:
+            at = end + match.end()
+        elif (
+            not final and len(rest) < _LOOKAHEAD and rest.lstrip()[:2].lower() in (b"", b"<", b"<a")
+        ):
+            return None  # a skip link may still be arriving
+        else:
+            at = end
+        self._placed = True
+        self._pending = b""
+        return data[:at] + self._snippet + data[at:]
 
     def feed(self, chunk: bytes) -> bytes:
         if self._placed:
             return chunk
         data = self._pending + chunk if self._pending else chunk
+        if self._body_end >= 0:
+            placed = self._after_skip_link(data, self._body_end, final=False)
+            if placed is None:
+                self._pending = data
+                return b""
+            self._body_end = -1
+            return placed
         match = _OPEN_BODY.search(data)
         if match is None:
             # Keep what could still become "<body" plus its delimiter.
@@ -76,13 +107,21 @@ class AfterBodyOpen:
                 return data
             self._pending = data[match.start() :]
             return data[: match.start()]
-        self._placed = True
-        self._pending = b""
-        return data[:end] + self._snippet + data[end:]
+        before = data[: match.start()]
+        data = data[match.start() :]
+        placed = self._after_skip_link(data, end - match.start(), final=False)
+        if placed is None:
+            self._pending = data
+            self._body_end = end - match.start()
+            return before
+        return before + placed
 
     def finish(self) -> bytes:
         if self._placed:
             return b""
+        if self._body_end >= 0:
+            placed = self._after_skip_link(self._pending, self._body_end, final=True)
+            return placed or b""
         self._placed = True
         rest, self._pending = self._pending, b""
         return rest + self._snippet

@@ -518,14 +518,18 @@ SKIPS: dict[str, dict[str, Any]] = {
     "html-lookalike": {"content_type": b"text/html-sandboxed"},
     "no-content-type": {"content_type": None},
 }
-REQUEST_SKIPS = {
-    "head-method",
+REQUEST_SKIPS = {"head-method"}
+# HTML that gets no notices but still streams through the provider's transforms (script
+# gating must reach error pages, POST answers and fragments too).
+TRANSFORM_ONLY = {
     "post",
     "put",
     "htmx",
     "turbo-frame",
     "sec-fetch-dest-empty",
     "sec-fetch-dest-script",
+    "status-404",
+    "status-500",
 }
 
 
@@ -568,7 +572,8 @@ async def test_skip_leaves_the_response_byte_identical(name: str, streamed: bool
     chunks = [document[:20], document[20:]] if streamed else [document]
     app, provider, messages = await run_case(SKIPS[name], chunks)
     assert_untouched(app, messages)
-    assert provider.calls == []
+    if name not in TRANSFORM_ONLY:
+        assert provider.calls == []
     if name in REQUEST_SKIPS:
         # Requests that cannot qualify do not even get a wrapped send.
         assert app.sends == [app.sends[0]]
@@ -860,7 +865,7 @@ async def test_provider_gets_no_nonce_without_csp() -> None:
 async def test_provider_not_called_for_responses_that_do_not_qualify() -> None:
     provider = Provider()
     await call(HTMLInjector(App(content_type=b"application/json"), provider))
-    await call(HTMLInjector(App(status=404), provider))
+    await call(HTMLInjector(App(status=304), provider))
     assert provider.calls == []
 
 
@@ -1043,3 +1048,36 @@ async def test_through_an_http_client() -> None:
         assert response.headers["content-length"] == str(len(document))
         response = await client.get("/", headers={"HX-Request": "true"})
         assert response.content == document
+
+
+class _Upper:
+    """A transform that upper-cases everything: visible in any body it touches."""
+
+    def feed(self, chunk: bytes) -> bytes:
+        return chunk.upper()
+
+    def finish(self) -> bytes:
+        return b""
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORM_ONLY))
+async def test_transforms_reach_html_that_gets_no_notices(name: str) -> None:
+    document = DOCUMENTS["plain"][0]
+    case = SKIPS[name]
+    app = App(
+        [document[:20], document[20:]],
+        status=case.get("status", 200),
+        headers=[*case.get("response", [])],
+        content_type=HTML,
+    )
+
+    def provider(scope, head):
+        return Snippets(head=b"<!--H-->", body=b"<!--B-->", transforms=(_Upper(),))
+
+    messages = await call(
+        HTMLInjector(app, provider),
+        method=case.get("method", "GET"),
+        headers=case.get("request", []),
+    )
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    assert body == document.upper()  # transformed, and no notices spliced in

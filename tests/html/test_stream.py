@@ -34,9 +34,26 @@ def test_inserts_after_the_opening_body_tag(doc, expected):
 
 def test_streams_through_once_placed():
     insert = AfterBodyOpen(BAR)
-    assert insert.feed(b"<body>") == b"<body>" + BAR
+    assert insert.feed(b"<body>") == b""  # a skip link may follow: wait for the next bytes
+    assert insert.feed(b"<main>") == b"<body>" + BAR + b"<main>"
     assert insert.feed(b"<body>again") == b"<body>again"  # only the first
     assert insert.finish() == b""
+
+
+SKIP = b'<body class="x">\n  <a class="skip-link" href="#main">Skip to content</a>\n<header>'
+
+
+def test_a_leading_skip_link_stays_first():
+    expected = SKIP.replace(b"</a>", b"</a>" + BAR)
+    assert run([SKIP]) == expected
+    for cut in range(1, len(SKIP)):
+        assert run([SKIP[:cut], SKIP[cut:]]) == expected, cut
+
+
+def test_other_links_do_not_count_as_skip_links():
+    doc = b'<body><a href="/home">Home</a>'
+    assert run([doc]) == b"<body>" + BAR + b'<a href="/home">Home</a>'
+
 
 
 def test_a_runaway_tag_is_released_not_held():

@@ -46,9 +46,10 @@
     consent(form, state) {
       const notice = form.closest("[data-gk-notice]");
       const reopen = one(".gk-reopen", notice);
-      if (reopen) {
-        reopen.hidden = false;
-        document.body.append(reopen);
+      const landmark = reopen && reopen.closest("aside");
+      if (landmark) {
+        landmark.hidden = false;
+        document.body.append(landmark);
       }
       notice.remove();
       activate(state.categories || {});
@@ -75,7 +76,7 @@
     event.preventDefault();
     const body = new URLSearchParams(new FormData(form, event.submitter));
     try {
-      const response = await fetch(form.action, {
+      const response = await fetch(form.getAttribute("action"), {
         method: "POST",
         body,
         headers: { Accept: "application/json" },
@@ -87,7 +88,7 @@
       // The JSON path failed: fall back to the plain form post the server also answers.
       const fallback = document.createElement("form");
       fallback.method = "post";
-      fallback.action = form.action;
+      fallback.action = form.getAttribute("action");
       for (const [name, value] of body) {
         const input = document.createElement("input");
         input.type = "hidden";
