@@ -19,9 +19,9 @@ from .html.assets import Assets
 from .html.render import Renderer
 from .language import LanguageNegotiator
 from .net import ProxyTrust
-from .notices import BlockPage, Notices, NotificationBar, OfflineNotice
+from .notices import BlockPage, Gate, Notices, NoticeSource, NotificationBar, OfflineNotice
 from .policy import Policy, PolicyFile
-from .visitor import Identify
+from .visitor import SCOPE_KEY, Identify
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -68,18 +68,25 @@ class Stack:
             self.log = previous.log
         else:
             self.log = ConsentLog.from_policy(policy)
-        consent = ConsentFeature(policy, self.log, renderer, self.assets.url("gatekeeper.css"))
+        consent = (
+            ConsentFeature(policy, self.log, renderer, self.assets.url("gatekeeper.css"))
+            if policy.consent.enabled
+            else None
+        )
         notifications = NotificationBar(
             policy.notifications, renderer, policy.languages.available, policy.prefix
         )
-        sources = [notifications, consent.banner]
+        self.auditor_view = AuditorView(policy, self.log, renderer, self.assets.url("audit.css"))
+        sources: list[NoticeSource] = [notifications]
+        gates: list[Gate] = []
+        routes = {**notifications.routes(), **self.auditor_view.routes()}
+        if consent is not None:
+            sources.append(consent.banner)
+            gates.append(consent.gate)
+            routes.update(consent.routes())
         if policy.offline_notice.enabled:
             sources.append(OfflineNotice(policy, renderer))
-        notices = Notices(
-            sources, renderer, self.assets, policy.languages.available, gates=[consent.gate]
-        )
-        self.auditor_view = AuditorView(policy, self.log, renderer, self.assets.url("audit.css"))
-        routes = {**consent.routes(), **notifications.routes(), **self.auditor_view.routes()}
+        notices = Notices(sources, renderer, self.assets, policy.languages.available, gates=gates)
 
         inner: ASGIApp = HTMLInjector(app, notices)
         self.geoblock = GeoBlock(
@@ -91,7 +98,8 @@ class Stack:
         )
         inner = self.geoblock
         inner = Endpoints(inner, policy.prefix, routes, static=self.assets.serve)
-        inner = consent.stage(inner)
+        if consent is not None:
+            inner = consent.stage(inner)
         self.entry: ASGIApp = Identify(
             inner,
             proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
@@ -129,7 +137,9 @@ class Gatekeeper:
         return self._stack.policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Wrapped twice (an app wrapped in code, then by `gatekeeper serve`): the outer
+        # layer has done everything already.
+        if scope["type"] != "http" or SCOPE_KEY in scope:
             await self.app(scope, receive, send)
             return
         if self._file is not None:

@@ -32,10 +32,11 @@ class CookieCategories:
                     self.exact.setdefault(pattern, category)
         self.unlisted = policy.unlisted_cookies
         self.required = frozenset(n for n, c in policy.categories.items() if c.required)
+        self.own = policy.cookie.name  # the consent cookie, whatever the operator named it
         self._cache: dict[str, str] = {}
 
     def category(self, name: str) -> str:
-        if name.startswith(OWN_PREFIX):
+        if name.startswith(OWN_PREFIX) or name == self.own:
             return next(iter(self.required))
         found = self.exact.get(name) or self._cache.get(name)
         if found:
