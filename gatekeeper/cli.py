@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .adblock.cli import register as register_adblock
 from .audit.cli import register as register_audit
 from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_audit(commands)
     register_geoip(commands)
+    register_adblock(commands)
     return parser
 
 

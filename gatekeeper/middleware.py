@@ -7,6 +7,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+from .adblock import AdblockFeature
 from .audit import ConsentLog
 from .audit.view import AuditorView
 from .consent import ConsentFeature
@@ -84,6 +85,11 @@ class Stack:
             sources.append(consent.banner)
             gates.append(consent.gate)
             routes.update(consent.routes())
+        self.adblock = AdblockFeature(
+            policy, renderer, policy.prefix, previous=previous.adblock if previous else None
+        )
+        sources.append(self.adblock)
+        routes.update(self.adblock.routes())
         if policy.offline_notice.enabled:
             sources.append(OfflineNotice(policy, renderer))
         notices = Notices(sources, renderer, self.assets, policy.languages.available, gates=gates)
@@ -98,6 +104,7 @@ class Stack:
         )
         inner = self.geoblock
         inner = Endpoints(inner, policy.prefix, routes, static=self.assets.serve)
+        inner = self.adblock.stage(inner)  # visitor.adblock for the endpoints and the app
         if consent is not None:
             inner = consent.stage(inner)
         self.entry: ASGIApp = Identify(
@@ -137,6 +144,9 @@ class Gatekeeper:
         return self._stack.policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._on_shutdown(receive), send)
+            return
         # Wrapped twice (an app wrapped in code, then by `gatekeeper serve`): the outer
         # layer has done everything already.
         if scope["type"] != "http" or SCOPE_KEY in scope:
@@ -147,6 +157,18 @@ class Gatekeeper:
             if changed is not None:
                 self._apply(changed)
         await self._stack.entry(scope, receive, send)
+
+    def _on_shutdown(self, receive: Receive) -> Receive:
+        """The app's lifespan `receive`; at shutdown it first counts the adblock views still
+        open and writes the pending counts (under servers without lifespan those are lost)."""
+
+        async def receive_then_close() -> MutableMapping[str, Any]:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await self._stack.adblock.close()
+            return message
+
+        return receive_then_close
 
     def _apply(self, policy: Policy) -> None:
         try:

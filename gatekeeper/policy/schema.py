@@ -300,16 +300,63 @@ class Consent(Model):
         return self
 
 
+_BAIT_PATH = re.compile(r"^(/[A-Za-z0-9._~\-]+)+$")
+# gatekeeper's own endpoints below the prefix, which a bait must not shadow.
+_RESERVED = (
+    "/static/",
+    "/beacon",
+    "/adblock/",
+    "/consent",
+    "/preferences",
+    "/notifications/",
+    "/audit",
+)
+_CLASS_NAME = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def _bait_path(value: str) -> str:
+    if not _BAIT_PATH.match(value) or any(s in (".", "..") for s in value.split("/")):
+        raise ValueError(f"{value!r} must be a plain path such as /prebid/gpt.js")
+    if value.startswith(_RESERVED):
+        raise ValueError(f"{value!r} is taken by one of gatekeeper's own endpoints")
+    return value
+
+
+def _class_names(value: str) -> str:
+    names = value.split()
+    if not names or not all(_CLASS_NAME.match(name) for name in names):
+        raise ValueError(f"{value!r} must be CSS class names separated by spaces")
+    return " ".join(names)
+
+
+BaitPath = Annotated[str, AfterValidator(_bait_path)]
+
+
 class Baits(Model):
-    script: str = Field(
-        "/pagead/show_ads_impl.js",
-        description="Path (under the prefix) of the script bait; pick one real lists block.",
+    """Defaults tested against EasyList (Aug 2026) with Brave's engine in Chromium; each is
+    blocked by two independent generic rules (see gatekeeper/adblock/baits.py)."""
+
+    script: BaitPath = Field(
+        "/prebid/gpt.js",
+        description="Path (under the prefix) of the script bait. EasyList blocks it as a "
+        "script by `/gpt.js$script` and `/prebid/*$script`.",
     )
-    image: str = Field("/ads/banner-728x90.gif", description="Path of the image bait.")
-    cosmetic_class: str = Field(
-        "ad-banner-container",
-        description="Class name of the cosmetic bait element; must be hidden by real lists.",
+    image: BaitPath = Field(
+        "/adbanners/banner-728x90.gif",
+        description="Path (under the prefix) of the image bait, an <img> in every page. "
+        "EasyList blocks it by `/adbanners/*$image` and `-728x90.`.",
     )
+    cosmetic_class: Annotated[str, AfterValidator(_class_names)] = Field(
+        "ad-slot ad-unit ad-banner-container",
+        description="Class names of the cosmetic bait element, separated by spaces; any one "
+        "the lists hide hides it (EasyList: ##.ad-slot, ##.ad-unit, ##.ad-banner-container).",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Baits:
+        if self.script == self.image:
+            raise ValueError("script and image need different paths")
+        return self
 
 
 class AdblockNotice(Model):

@@ -1,0 +1,92 @@
+"""POST {prefix}/beacon: the page's report of its check, answered with the verdict.
+
+Body: a JSON object `{"token": "...", "script": true|false|null, "cosmetic": true|false}`,
+sent as application/json (fetch) or text/plain (navigator.sendBeacon cannot set a JSON
+type without a CORS preflight). Anything else is a 4xx naming the problem, never a 500:
+this endpoint is public, and whatever arrives is someone's input.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..endpoints import BadRequest, Request, Response, Route, json_response
+from .cookie import AdblockCookie, AdblockState
+from .detector import Detector
+from .ratelimit import RateLimiter
+from .token import TokenError
+from .verdict import Report
+
+BODY_LIMIT = 1024  # a real report is ~120 bytes
+_TYPES = frozenset({b"application/json", b"text/plain", b""})
+_FIELDS = frozenset({"token", "script", "cosmetic"})
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_report(body: bytes) -> tuple[object, Report]:
+    """The token and the report in a beacon body; raises BadRequest."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("body is not UTF-8") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        raise BadRequest("body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}")
+    missing = sorted(_FIELDS - set(data))
+    if missing:
+        raise BadRequest(f"missing field {missing[0]!r}")
+    script, cosmetic = data["script"], data["cosmetic"]
+    # `type(...) is bool`: JSON 1 and 0 are numbers, not answers.
+    if script is not None and type(script) is not bool:
+        raise BadRequest("field 'script' must be true, false or null")
+    if type(cosmetic) is not bool:
+        raise BadRequest("field 'cosmetic' must be true or false")
+    return data["token"], Report(script=script, cosmetic=cosmetic)
+
+
+def _content_type(request: Request) -> bytes:
+    for name, value in request.scope.get("headers", []):
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower()
+    return b""
+
+
+class Beacon:
+    def __init__(self, detector: Detector, cookie: AdblockCookie, limiter: RateLimiter) -> None:
+        self.detector = detector
+        self.cookie = cookie
+        self.limiter = limiter
+
+    async def handle(self, request: Request) -> Response:
+        client = str(request.visitor.ip) if request.visitor.ip is not None else "unknown"
+        if not self.limiter.allow(client):
+            response = json_response({"error": "too many reports; try again shortly"}, 429)
+            response.headers.append((b"retry-after", b"2"))
+            return response
+        if _content_type(request) not in _TYPES:
+            raise BadRequest("send the report as application/json or text/plain", 415)
+        token, report = parse_report(request.body)
+        try:
+            verdict = self.detector.report(token, report)
+        except TokenError as exc:
+            raise BadRequest(exc.reason, exc.status) from None
+        response = json_response({"verdict": verdict})
+        if verdict in ("blocked", "allowed"):
+            # "unknown" says nothing new: keep whatever the browser had before.
+            known = self.cookie.from_header(request.visitor.headers.get("cookie", ""))
+            state = AdblockState(verdict, known.dismissed_at if known else 0)
+            response.set_cookie(self.cookie.set_cookie(state, secure=request.secure))
+        return response
+
+    def route(self) -> Route:
+        return Route(frozenset({"POST"}), self.handle, body_limit=BODY_LIMIT)

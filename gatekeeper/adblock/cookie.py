@@ -1,0 +1,78 @@
+"""The `gk_adblock` cookie: the visitor's last verdict and when they dismissed the notice.
+
+Strictly necessary (it only remembers a choice and what gatekeeper itself concluded), so
+it is set without consent; signed, so a visitor cannot tell the server "blocked" to get a
+wall shown to someone else's browser or "allowed" to skip the check's outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from itsdangerous import BadData, TimestampSigner
+
+from .verdict import VERDICTS, Verdict
+
+NAME = "gk_adblock"
+SALT = "gatekeeper.adblock.cookie"
+
+
+@dataclass(frozen=True, slots=True)
+class AdblockState:
+    verdict: Verdict = "unknown"
+    dismissed_at: int = 0
+    """When the visitor last dismissed the notice (Unix seconds), 0 for never."""
+
+
+class _Signer(TimestampSigner):
+    def __init__(self, keys: Sequence[str], clock: Callable[[], float]) -> None:
+        super().__init__(list(reversed(keys)), salt=SALT)  # signs with the last key
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock())
+
+
+class AdblockCookie:
+    def __init__(
+        self,
+        secret_keys: Sequence[str],
+        *,
+        max_age: int = 30 * 86400,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        # A verdict is about one browser setup; after a month it says little.
+        self._signer = _Signer(secret_keys, clock)
+        self.max_age = max_age
+
+    def loads(self, value: str) -> AdblockState | None:
+        try:
+            raw = self._signer.unsign(value, max_age=self.max_age).decode("ascii")
+        except (BadData, UnicodeDecodeError):
+            return None
+        verdict, _, dismissed = raw.partition(":")
+        if verdict not in VERDICTS or not dismissed.isdigit() or len(dismissed) > 12:
+            return None
+        return AdblockState(verdict, int(dismissed))  # type: ignore[arg-type]
+
+    def dumps(self, state: AdblockState) -> str:
+        return self._signer.sign(f"{state.verdict}:{state.dismissed_at}").decode("ascii")
+
+    def from_header(self, cookie_header: str) -> AdblockState | None:
+        if NAME not in cookie_header:
+            return None
+        for item in cookie_header.split(";"):
+            name, _, value = item.strip().partition("=")
+            if name == NAME:
+                return self.loads(value.strip('"'))
+        return None
+
+    def set_cookie(self, state: AdblockState, *, secure: bool) -> str:
+        """The Set-Cookie header value."""
+        flags = "; Secure" if secure else ""
+        return (
+            f"{NAME}={self.dumps(state)}; Max-Age={self.max_age}; Path=/; SameSite=Lax; "
+            f"HttpOnly{flags}"
+        )

@@ -1,0 +1,54 @@
+"""The adblock feature in a stack of gatekeeper's own stages, for tests.
+
+Until middleware.py wires adblock into `Gatekeeper`, tests compose the same stages the
+middleware uses (identify, the adblock stage, endpoints, the HTML injector with the
+adblock notice source) around an app; `wrap` uses the real `Gatekeeper` once its stack
+has an `adblock` feature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekeeper.adblock import AdblockFeature
+from gatekeeper.endpoints import Endpoints
+from gatekeeper.html import HTMLInjector
+from gatekeeper.html.assets import Assets
+from gatekeeper.html.render import Renderer
+from gatekeeper.language import LanguageNegotiator
+from gatekeeper.middleware import Gatekeeper
+from gatekeeper.net import ProxyTrust
+from gatekeeper.notices import Notices
+from gatekeeper.policy import Policy, load_policy
+from gatekeeper.visitor import Identify
+
+
+def adblock_stack(app: Any, policy: Policy, **options: Any) -> tuple[Any, AdblockFeature]:
+    """identify -> adblock stage -> endpoints -> HTML injector (adblock notice) -> app."""
+    renderer = Renderer(
+        default_language=policy.languages.default, directory=policy.templates.directory
+    )
+    assets = Assets(policy.prefix, policy.templates.directory)
+    feature = AdblockFeature(policy, renderer, policy.prefix, **options)
+    notices = Notices([feature], renderer, assets, policy.languages.available)
+    inner: Any = HTMLInjector(app, notices)
+    inner = Endpoints(inner, policy.prefix, feature.routes(), static=assets.serve)
+    inner = feature.stage(inner)
+    entry = Identify(
+        inner,
+        proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
+        geo=None,
+        languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
+        debug=policy.debug,
+    )
+    return entry, feature
+
+
+def wrap(app: Any, policy_path: str) -> tuple[Any, AdblockFeature, str]:
+    """The app wrapped by Gatekeeper when it wires adblock, else by `adblock_stack`."""
+    gatekeeper = Gatekeeper(app, policy=policy_path)
+    feature = getattr(gatekeeper._stack, "adblock", None)
+    if isinstance(feature, AdblockFeature):
+        return gatekeeper, feature, "Gatekeeper"
+    entry, feature = adblock_stack(app, load_policy(policy_path))
+    return entry, feature, "adblock_stack"
