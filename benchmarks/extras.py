@@ -48,8 +48,15 @@ def rss_child(kind: str, data: str) -> None:
     if kind == "gatekeeper":
         app = Gatekeeper(app, policy=demo_policy(Path(data)))
     sent = 0
+    requested = False
 
     async def receive():
+        # The request once; after that a client that stays connected (Starlette listens
+        # for a disconnect while it streams; answering at once would spin forever).
+        nonlocal requested
+        if requested:
+            await asyncio.Event().wait()
+        requested = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message):
@@ -66,9 +73,8 @@ def rss_child(kind: str, data: str) -> None:
         "client": ("127.0.0.1", 1),
         "root_path": "",
     }
-    asyncio.run(app(scope, receive, send))  # warm-up: imports, templates, first allocations
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    asyncio.run(app(dict(scope), receive, send))
+    asyncio.run(app(scope, receive, send))
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(after - before, sent)
 
