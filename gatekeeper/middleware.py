@@ -77,7 +77,16 @@ class Stack:
         notifications = NotificationBar(
             policy.notifications, renderer, policy.languages.available, policy.prefix
         )
-        self.auditor_view = AuditorView(policy, self.log, renderer, self.assets.url("audit.css"))
+        self.adblock = AdblockFeature(
+            policy, renderer, policy.prefix, previous=previous.adblock if previous else None
+        )
+        self.auditor_view = AuditorView(
+            policy,
+            self.log,
+            renderer,
+            self.assets.url("audit.css"),
+            adblock_rates=self.adblock.rates,
+        )
         sources: list[NoticeSource] = [notifications]
         gates: list[Gate] = []
         routes = {**notifications.routes(), **self.auditor_view.routes()}
@@ -85,9 +94,6 @@ class Stack:
             sources.append(consent.banner)
             gates.append(consent.gate)
             routes.update(consent.routes())
-        self.adblock = AdblockFeature(
-            policy, renderer, policy.prefix, previous=previous.adblock if previous else None
-        )
         sources.append(self.adblock)
         routes.update(self.adblock.routes())
         if policy.offline_notice.enabled:

@@ -13,6 +13,7 @@ database (`gatekeeper adblock stats`).
     sources.append(adblock)                      # a NoticeSource: adblock.parts(...)
     inner = adblock.stage(inner)                 # or call adblock.identify(visitor)
     await adblock.close()                        # at shutdown: count open views
+    await adblock.rates()                        # verdict counts as plain data (auditor view)
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from ..policy import Policy, path_matches
 from ..visitor import Visitor
 from .baits import Baits
 from .beacon import Beacon
+from .cli import summarise
 from .cookie import AdblockCookie, AdblockState
 from .detector import Detector
 from .notice import AdblockNotice
 from .ratelimit import RateLimiter
 from .stage import AdblockStage, identify
 from .stats import VerdictCounts
-from .store import open_store
+from .store import Filter, open_store
 from .token import ViewTokens
 from .verdict import VERDICTS, Evidence, Report, Verdict, judge, judge_report
 
@@ -150,6 +152,23 @@ class AdblockFeature:
     def stage(self, app: Any) -> Any:
         """An ASGI stage that calls `identify` for every request, then `app`."""
         return AdblockStage(app, self.cookie) if self.enabled else app
+
+    async def rates(self) -> dict[str, Any] | None:
+        """The stored verdict counts as plain data, as `gatekeeper adblock stats` adds
+        them up: `by_day`, `by_country` and `by_path` (lists of rows with `key`, one count
+        per verdict, `views` and `blocked_rate`, None when nothing was judged) and `total`.
+        None when detection is off. Raises StoreUnavailable when the database cannot be
+        read."""
+        store = self.detector.counts.store if self.enabled else None
+        if store is None:
+            return None
+        rows = await store.rows(Filter())
+        out: dict[str, Any] = {}
+        for name, column in (("by_day", "day"), ("by_country", "country"), ("by_path", "path")):
+            groups, total = summarise(rows, (column,))
+            out[name] = [{"key": key[0], **tally.to_dict()} for key, tally in groups.items()]
+        out["total"] = total.to_dict()
+        return out
 
     async def close(self) -> None:
         """Count every open view and write the pending counts (call at shutdown)."""

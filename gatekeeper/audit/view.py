@@ -10,6 +10,7 @@ refuses every request with 403 and says why.
     /audit/consent?id=...  one consent id's history, with the texts the visitor was shown
     /audit/verify          runs verification: OK, or the findings and the first bad record
     /audit/stats           decisions by day, mode and choice; acceptance rates as bars
+    /audit/adblock         adblock verdicts and blocked rates by day, country, path group
     /audit/export.jsonl    the filtered export, verifiable offline (gatekeeper.audit.export)
     /audit/export.csv      the same records for spreadsheets
 
@@ -346,11 +347,40 @@ def _tally(label: str, tally: Tally) -> dict[str, Any]:
     }
 
 
-class AuditorView:
-    """The auditor view's routes, for the endpoints stage; none when it is disabled."""
+ADBLOCK_VERDICTS = ("blocked", "allowed", "no_js", "unknown")
 
-    def __init__(self, policy: Policy, log: ConsentLog, renderer: Renderer, css_url: str) -> None:
+
+def _adblock_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    rate = row.get("blocked_rate")
+    return {
+        "key": str(row.get("key", "")),
+        "counts": [int(row.get(verdict, 0)) for verdict in ADBLOCK_VERDICTS],
+        "views": int(row.get("views", 0)),
+        "rate": _percent(rate),
+        "bar": _width(rate),
+    }
+
+
+class AuditorView:
+    """The auditor view's routes, for the endpoints stage; none when it is disabled.
+
+    `adblock_rates`, when given, reads the adblock verdict counts as plain data (the
+    feature supplies it; this package does not import it): `by_day`, `by_country` and
+    `by_path`, lists of rows with `key`, a count per verdict, `views` and `blocked_rate`
+    (None when nothing was judged), and `total`; None when detection is off.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        log: ConsentLog,
+        renderer: Renderer,
+        css_url: str,
+        *,
+        adblock_rates: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
+    ) -> None:
         self.policy = policy
+        self.adblock_rates = adblock_rates
         self.log = log
         self.renderer = renderer
         self.css_url = css_url
@@ -367,6 +397,7 @@ class AuditorView:
             "/audit/consent": self.consent,
             "/audit/verify": self.verify,
             "/audit/stats": self.stats,
+            "/audit/adblock": self.adblock,
             "/audit/export.jsonl": self.export_jsonl,
             "/audit/export.csv": self.export_csv,
         }
@@ -471,6 +502,7 @@ class AuditorView:
                 ("/consent", "Consent history"),
                 ("/verify", "Verification"),
                 ("/stats", "Statistics"),
+                ("/adblock", "Adblock"),
             )
         ]
 
@@ -646,6 +678,45 @@ class AuditorView:
             by_mode=[_tally(mode, t) for mode, t in sorted(summary.by_mode.items())],
             by_day=[
                 {"day": day, **_tally(mode, t)} for (day, mode), t in sorted(summary.by_day.items())
+            ],
+        )
+
+    async def adblock(self, request: Request) -> Response:
+        data: Mapping[str, Any] | None = None
+        if self.adblock_rates is not None:
+            try:
+                data = await self.adblock_rates()
+            except Exception as exc:  # the feature's own errors: this package cannot name them
+                log.warning("auditor view: the adblock counts are unavailable: %s", exc)
+                return self._page(
+                    "audit_error.html",
+                    status=503,
+                    title="The adblock counts cannot be read right now",
+                    message="The database did not answer. Try again in a moment.",
+                    login=False,
+                    nav=True,
+                    current="/adblock",
+                )
+        total = _adblock_row(data.get("total") or {}) if data else None
+        return self._page(
+            "audit_adblock.html",
+            title="Adblock rates",
+            current="/adblock",
+            off=data is None,
+            verdicts=ADBLOCK_VERDICTS,
+            total=total if total and total["views"] else None,
+            tables=[
+                {
+                    "id": name,
+                    "heading": heading,
+                    "column": column,
+                    "rows": [_adblock_row(row) for row in (data or {}).get(name, ())],
+                }
+                for name, heading, column in (
+                    ("by_day", "By day", "Day"),
+                    ("by_country", "By country", "Country"),
+                    ("by_path", "By path group", "Path group"),
+                )
             ],
         )
 

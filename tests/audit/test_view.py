@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from gatekeeper import Gatekeeper
+from gatekeeper.adblock import AdblockFeature
 from gatekeeper.audit import ConsentLog
 from gatekeeper.audit.export import verify_export
 from gatekeeper.audit.view import COOKIE, SESSION_SECONDS, AuditorView
@@ -50,7 +51,7 @@ async def site(scope: dict[str, Any], receive: Any, send: Any) -> None:
 class View:
     """An auditor view over a fresh consent log, and a client for it."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, adblock_rates: Any = None) -> None:
         self.policy = policy
         self.log = ConsentLog.from_policy(policy)
         self.clock = Clock()
@@ -61,6 +62,7 @@ class View:
             self.log,
             Renderer(default_language=policy.languages.default),
             self.assets.url("audit.css"),
+            adblock_rates=adblock_rates,
         )
         inner = Endpoints(site, policy.prefix, self.view.routes(), static=self.assets.serve)
         self.app = Identify(
@@ -93,8 +95,8 @@ async def make_view(audit_policy: Callable[..., Path]) -> AsyncIterator[Callable
     """Build views over logs in tmp_path (policy.yaml + consent.db, or `name=`)."""
     views: list[View] = []
 
-    def make(view_section: str = VIEW_TOKEN, **options: Any) -> View:
-        built = View(load_policy(audit_policy(extra=view_section, **options)))
+    def make(view_section: str = VIEW_TOKEN, adblock_rates: Any = None, **options: Any) -> View:
+        built = View(load_policy(audit_policy(extra=view_section, **options)), adblock_rates)
         views.append(built)
         return built
 
@@ -571,7 +573,7 @@ async def test_the_stylesheet_is_served_and_linked(view):
 
 async def test_pages_are_accessible_documents(view):
     await fill(view)
-    for path in ("", "/consent?id=visitor-1", "/verify", "/stats"):
+    for path in ("", "/consent?id=visitor-1", "/verify", "/stats", "/adblock"):
         page = (await view.get(AUDIT + path, headers=BEARER)).text
         assert page.startswith("<!doctype html>") and '<html lang="en">' in page
         assert "<main" in page and "<nav" in page and "<header" in page
@@ -583,6 +585,102 @@ async def test_pages_are_accessible_documents(view):
         inputs = set(re.findall(r'<(?:input|select) type="(?!hidden)[^"]*" id="([^"]+)"', page))
         inputs |= set(re.findall(r'<select id="([^"]+)"', page))
         assert inputs <= labelled, path
+
+
+# --- adblock rates ---------------------------------------------------------------------
+
+ADBLOCK_ON = VIEW_TOKEN + "adblock: {mode: notice}\n"
+XSS_COUNTRY = "<b>XX</b>"
+XSS_GROUP = "/<script>alert('group')</script>"
+
+
+def adblock_feature(policy_path: Path) -> AdblockFeature:
+    policy = load_policy(policy_path)
+    return AdblockFeature(policy, Renderer(default_language="en"), policy.prefix)
+
+
+async def test_adblock_page_shows_counts_and_rates_from_the_store(
+    make_view, audit_policy, tmp_path
+):
+    feature = adblock_feature(audit_policy(extra=ADBLOCK_ON, name="adblock.yaml"))
+    store = feature.detector.counts.store
+    assert store is not None and store.display_url == f"sqlite:///{tmp_path / 'consent.db'}"
+    await store.add(
+        {
+            ("2026-11-27", "DE", "/articles", "blocked"): 3,
+            ("2026-11-27", "DE", "/articles", "allowed"): 1,
+            ("2026-11-28", "FR", "/", "allowed"): 2,
+            ("2026-11-28", "FR", "/", "no_js"): 1,
+            ("2026-11-28", "FR", "/", "unknown"): 1,
+            ("2026-11-28", XSS_COUNTRY, XSS_GROUP, "blocked"): 2,
+        }
+    )
+    view = make_view(ADBLOCK_ON, adblock_rates=feature.rates)
+    response = await view.get(f"{AUDIT}/adblock", headers=BEARER)
+    assert response.status_code == 200, response.text
+    assert_hardened(response)
+    page = response.text
+    assert f'<a href="{AUDIT}/adblock" aria-current="page">Adblock</a>' in page
+    assert "Adblock detection is off" not in page
+    for heading in ("By day", "By country", "By path group"):
+        assert f">{heading}</h2>" in page
+    # 2026-11-27: 3 blocked of 4 judged; FR: 0 of 2; total: 5 of 8.
+    assert re.search(
+        r'<time datetime="2026-11-27">2026-11-27</time></th>\s*<td>3</td><td>1</td><td>0</td>'
+        r'<td>0</td>\s*<td>4</td>\s*<td><span class="gk-pct">75.0%</span>'
+        r'<span class="gk-bar" aria-hidden="true"><span class="gk-fill gk-w-75">',
+        page,
+    )
+    assert re.search(r">FR</th>\s*<td>0</td><td>2</td><td>1</td><td>1</td>\s*<td>4</td>", page)
+    assert '<span class="gk-pct">0.0%</span>' in page
+    assert page.count('<span class="gk-pct">62.5%</span>') == 3  # the total of each table
+    assert ">/articles</th>" in page
+    # What a visitor's request put in the counts is text.
+    assert "<b>XX" not in page and "&lt;b&gt;XX&lt;/b&gt;" in page
+    assert "<script" not in page and "/&lt;script&gt;alert(&#39;group&#39;)" in page
+    assert "style=" not in page
+
+
+async def test_adblock_page_when_detection_is_off_or_has_no_data(make_view, audit_policy):
+    page = (await make_view().get(f"{AUDIT}/adblock", headers=BEARER)).text
+    assert "Adblock detection is off." in page and "<table" not in page
+    off = adblock_feature(audit_policy(extra="adblock: {mode: off}\n", name="off.yaml"))
+    assert await off.rates() is None
+    view = make_view(adblock_rates=off.rates)
+    page = (await view.get(f"{AUDIT}/adblock", headers=BEARER)).text
+    assert "Adblock detection is off." in page and "<table" not in page
+    empty = adblock_feature(audit_policy(extra=ADBLOCK_ON, name="on.yaml"))
+    assert (await empty.rates())["total"]["views"] == 0
+    view = make_view(adblock_rates=empty.rates)
+    response = await view.get(f"{AUDIT}/adblock", headers=BEARER)
+    assert response.status_code == 200
+    assert "Adblock detection is off" in response.text and "<table" not in response.text
+
+
+async def test_adblock_page_requires_credentials(make_view):
+    calls: list[int] = []
+
+    async def rates() -> dict[str, Any]:
+        calls.append(1)
+        return {"by_day": [], "by_country": [], "by_path": [], "total": {"views": 0}}
+
+    view = make_view(adblock_rates=rates)
+    response = await view.get(f"{AUDIT}/adblock")
+    assert response.status_code == 401 and "<table" not in response.text
+    wrong = await view.get(f"{AUDIT}/adblock", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert calls == []  # nothing read for a stranger
+    assert (await view.get(f"{AUDIT}/adblock", headers=BEARER)).status_code == 200
+    assert calls == [1]
+
+
+async def test_adblock_page_when_the_counts_cannot_be_read(make_view):
+    async def broken() -> None:
+        raise OSError("database is locked")
+
+    response = await make_view(adblock_rates=broken).get(f"{AUDIT}/adblock", headers=BEARER)
+    assert response.status_code == 503
+    assert "cannot be read right now" in response.text and "locked" not in response.text
 
 
 # --- through the full middleware -------------------------------------------------------
@@ -637,6 +735,8 @@ async def test_gatekeeper_serves_the_view(policy_file):
             assert signed_in.headers["set-cookie"].startswith(f"{COOKIE}=")
             assert "<strong>OK</strong>" in signed_in.text
             assert (await client.get(f"{AUDIT}/stats")).status_code == 200
+            adblock = await client.get(f"{AUDIT}/adblock")  # wired to the adblock feature
+            assert adblock.status_code == 200 and "Adblock detection is off." in adblock.text
             consent_id = re.search(r"consent\?id=([0-9A-Za-z_\-]+)", response.text).group(1)
             history = await client.get(f"{AUDIT}/consent?id={consent_id}")
             assert len(seqs(history.text)) == 1

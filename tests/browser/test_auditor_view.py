@@ -1,4 +1,5 @@
-"""The auditor view in Chromium: records -> one consent's history -> verification -> stats.
+"""The auditor view in Chromium: records -> one consent's history -> verification -> stats
+-> adblock rates.
 
 A uvicorn subprocess serves the demo site wrapped by Gatekeeper, on the demo policy with
 the auditor view enabled behind a token. Consents are posted to it over HTTP first, one
@@ -9,9 +10,11 @@ visited, in a context that lets the axe script in.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +22,14 @@ import httpx
 import pytest
 import yaml
 
+from gatekeeper.adblock.store import open_store
 from gatekeeper.demo import write_policy
 from tests.browser.conftest import free_port, run_axe, wait_for_port
 from tests.conftest import REPO
 
 TOKEN = "auditor-token-0123456789abcdefghij"
 AUDIT = "/_gatekeeper/audit"
+MARKUP_GROUP = "/<script>window.pwned = 1</script>"
 MARKUP_AGENT = "<script>window.pwned = 1</script><img src=x> Mozilla/5.0 (auditor test)"
 
 # Gatekeeper with the view wired in when middleware.py does it; until then the same view
@@ -86,6 +91,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     policy = yaml.safe_load(policy_path.read_text(encoding="utf-8"))
     policy["audit"]["view"] = {"enabled": True, "token": TOKEN}
     policy_path.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+    seed_adblock_counts(policy["audit"]["store"])
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(policy_path), str(port)],
@@ -105,6 +111,18 @@ def server(tmp_path_factory) -> Iterator[Server]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def seed_adblock_counts(store_url: str) -> None:
+    """Verdict counts in the consent log's database, written by the adblock store code."""
+    counts = {
+        ("2026-11-27", "DE", "/articles", "blocked"): 3,
+        ("2026-11-27", "DE", "/articles", "allowed"): 1,
+        ("2026-11-28", "FR", "/", "allowed"): 4,
+        ("2026-11-28", "JP", MARKUP_GROUP, "no_js"): 1,
+    }
+    with ThreadPoolExecutor(1) as pool:  # Playwright's own event loop runs in this thread
+        pool.submit(asyncio.run, open_store(store_url).add(counts)).result()
 
 
 def post_consents(base: str) -> None:
@@ -210,6 +228,19 @@ def test_an_auditor_walks_the_view_and_every_page_passes_axe(browser, server, ax
         ratio = fill.bounding_box()["width"] / track.bounding_box()["width"]
         assert 0.35 < ratio < 0.45
 
+        # Adblock rates: by day, country and path group, from the counts seeded above.
+        page.get_by_role("link", name="Adblock").click()
+        arrived("Adblock rates")
+        assert page.get_by_role("table").count() == 3
+        assert MARKUP_GROUP in page.locator("main").inner_text()  # text, not markup
+        day = page.get_by_role("row", name="2026-11-27")
+        assert "75.0%" in day.inner_text()
+        ratio = (
+            day.locator(".gk-fill").bounding_box()["width"]
+            / day.locator(".gk-bar").bounding_box()["width"]
+        )
+        assert 0.7 < ratio < 0.8
+
         # Keyboard: the skip link comes first and shows where focus is.
         page.keyboard.press("Tab")
         focused = page.evaluate("() => document.activeElement.textContent")
@@ -240,7 +271,7 @@ def test_the_pages_refuse_without_the_token_and_are_not_cached(browser, server):
     context = browser.new_context()
     try:
         page = context.new_page()
-        for path in ("", "/verify", "/stats", "/consent?id=x", "/export.csv"):
+        for path in ("", "/verify", "/stats", "/adblock", "/consent?id=x", "/export.csv"):
             response = page.goto(server.base + AUDIT + path)
             assert response is not None and response.status == 401, path
             headers = response.headers
