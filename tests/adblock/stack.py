@@ -1,9 +1,9 @@
 """The adblock feature in a stack of gatekeeper's own stages, for tests.
 
-Until middleware.py wires adblock into `Gatekeeper`, tests compose the same stages the
-middleware uses (identify, the adblock stage, endpoints, the HTML injector with the
-adblock notice source) around an app; `wrap` uses the real `Gatekeeper` once its stack
-has an `adblock` feature.
+`adblock_stack` composes the stages the middleware uses (identify, the adblock stage,
+endpoints, the HTML injector with the adblock notice source) around an app, so feature
+tests can pass options the policy does not hold (a clock, short view lifetimes);
+`wrap` is the real `Gatekeeper`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from gatekeeper.language import LanguageNegotiator
 from gatekeeper.middleware import Gatekeeper
 from gatekeeper.net import ProxyTrust
 from gatekeeper.notices import Notices
-from gatekeeper.policy import Policy, load_policy
+from gatekeeper.policy import Policy
 from gatekeeper.visitor import Identify
 
 
@@ -45,10 +45,6 @@ def adblock_stack(app: Any, policy: Policy, **options: Any) -> tuple[Any, Adbloc
 
 
 def wrap(app: Any, policy_path: str) -> tuple[Any, AdblockFeature, str]:
-    """The app wrapped by Gatekeeper when it wires adblock, else by `adblock_stack`."""
+    """The app wrapped by Gatekeeper, and its adblock feature."""
     gatekeeper = Gatekeeper(app, policy=policy_path)
-    feature = getattr(gatekeeper._stack, "adblock", None)
-    if isinstance(feature, AdblockFeature):
-        return gatekeeper, feature, "Gatekeeper"
-    entry, feature = adblock_stack(app, load_policy(policy_path))
-    return entry, feature, "adblock_stack"
+    return gatekeeper, gatekeeper._stack.adblock, "Gatekeeper"
