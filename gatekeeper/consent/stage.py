@@ -148,12 +148,17 @@ class ConsentStage:
 
         async def enforce(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
+                original = list(message.get("headers", []))
                 headers = [
                     (name, value)
-                    for name, value in message.get("headers", [])
+                    for name, value in original
                     if name.lower() != b"set-cookie"
                     or consent.allows(categories.category(cookie_name(value)))
                 ]
+                if (extra or len(headers) != len(original)) and not _varies_on_cookie(headers):
+                    # What this response sets now depends on the visitor's cookie: a shared
+                    # cache must not hand it to someone else.
+                    headers.append((b"vary", b"Cookie"))
                 message = {**message, "headers": headers + extra}
             await send(message)
 
@@ -198,6 +203,15 @@ class ConsentStage:
             state = replace(state, gpc_recorded=True)
         consent.state = state
         return self.context.set_cookie(state, scope.get("scheme") == "https")
+
+
+def _varies_on_cookie(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name.lower() == b"vary":
+            fields = {field.strip().lower() for field in value.split(b",")}
+            if b"cookie" in fields or b"*" in fields:
+                return True
+    return False
 
 
 def _host(scope: dict[str, Any]) -> str:
