@@ -153,20 +153,19 @@ class Request:
                 raise BadRequest("cross-site requests are refused", 403)
             return
         origin = headers.get("origin")
-        if origin is None or origin == "null":
-            if origin == "null":
-                raise BadRequest("cross-site requests are refused", 403)
+        if origin is None:
             return  # no browser signal at all: a same-origin form post from an old browser
-        host = _header(self.scope, b"host")
-        if urlsplit(origin).netloc.lower() != (host or "").lower():
+        if origin == "null" or urlsplit(origin).netloc.lower() != request_host(self.scope).lower():
             raise BadRequest("cross-site requests are refused", 403)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def request_host(scope: Scope) -> str:
+    """The Host the client asked for (with its port), else the server's own name."""
     for key, value in scope.get("headers", []):
-        if key == name:
+        if key == b"host":
             return value.decode("latin-1")
-    return None
+    server = scope.get("server")
+    return server[0] if server else ""
 
 
 async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes:

@@ -11,13 +11,21 @@ import time
 from typing import Any
 
 from ..audit import LogUnavailable
-from ..endpoints import Request, Response, Route, json_response, redirect, safe_next
+from ..endpoints import (
+    Request,
+    Response,
+    Route,
+    json_response,
+    redirect,
+    request_host,
+    safe_next,
+)
 from ..html.render import Renderer
 from ..notices import UI
 from ..policy import Policy
 from .banner import consent_mode_state
 from .cookies import expiring, request_cookie_names
-from .stage import ConsentContext, _host
+from .stage import ConsentContext
 from .state import Consent, ConsentState, new_consent_id
 
 ACTIONS = ("accept_all", "reject_all", "save", "withdraw")
@@ -135,7 +143,7 @@ class ConsentEndpoints:
             for name in request_cookie_names(request.visitor.headers.get("cookie", ""))
             if not decided.allows(self.context.cookies.category(name))
         ]
-        response.headers.extend(expiring(refused, _host(request.scope)))
+        response.headers.extend(expiring(refused, request_host(request.scope)))
         return response
 
     async def preferences(self, request: Request) -> Response:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..audit import ConsentEvent, ConsentLog, LogUnavailable
+from ..endpoints import request_host
 from ..policy import Policy
 from ..visitor import SCOPE_KEY, Visitor
 from .banner import Banner
@@ -143,7 +144,7 @@ class ConsentStage:
             if not consent.allows(self.context.cookies.category(name))
         ]
         if refused:
-            extra.extend(expiring(refused, _host(scope)))
+            extra.extend(expiring(refused, request_host(scope)))
         categories = self.context.cookies
 
         async def enforce(message: dict[str, Any]) -> None:
@@ -212,11 +213,3 @@ def _varies_on_cookie(headers: list[tuple[bytes, bytes]]) -> bool:
             if b"cookie" in fields or b"*" in fields:
                 return True
     return False
-
-
-def _host(scope: dict[str, Any]) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"host":
-            return value.decode("latin-1")
-    server = scope.get("server")
-    return server[0] if server else ""
