@@ -310,17 +310,30 @@ class SQLiteStore:
                 timeout=5.0,
             )
         try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode != "wal":
-                raise sqlite3.OperationalError(f"cannot switch to WAL (journal_mode={mode})")
-            conn.execute("PRAGMA synchronous=FULL")
-            # A purge must not leave erased personal data readable in free pages.
-            conn.execute("PRAGMA secure_delete=ON")
-            self._migrate(conn)
+            # Two processes opening a new log at once: switching to WAL (and migrating)
+            # can answer "database is locked" at once, without waiting on the busy
+            # timeout. Both steps are idempotent, so wait a little and try again.
+            for attempt in range(100):
+                try:
+                    self._prepare(conn)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.05)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise sqlite3.OperationalError(f"cannot switch to WAL (journal_mode={mode})")
+        conn.execute("PRAGMA synchronous=FULL")
+        # A purge must not leave erased personal data readable in free pages.
+        conn.execute("PRAGMA secure_delete=ON")
+        self._migrate(conn)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
