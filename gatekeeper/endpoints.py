@@ -29,7 +29,7 @@ MAX_JSON_DEPTH = 8
 MAX_NEXT = 2048
 # What a path may keep as it is in a Location header; everything else is percent-encoded
 # (UTF-8), so any `next` a visitor sends becomes ASCII that means the same path.
-_PATH_SAFE = "/-._~!$&'()*+,;=:@%?"
+_PATH_SAFE = "/-._~!$&'()*+,;=:@%?#"
 
 
 class BadRequest(Exception):

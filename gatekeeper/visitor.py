@@ -206,7 +206,7 @@ class Identifier:
         )
 
     def _check_geo(self, geo: GeoReader) -> None:
-        self._next_geo_check = self._clock() + 1.0
+        self._next_geo_check = self._clock() + geo.check_interval
         geo.refresh()
         if geo.generation != self._generation:
             self._generation = geo.generation

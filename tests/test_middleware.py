@@ -34,7 +34,7 @@ class Recorder:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def test_lifespan_and_websocket_pass_through_untouched(policy_file):
+async def test_lifespan_passes_through_untouched_and_websockets_get_a_visitor(policy_file):
     inner = Recorder()
     app = Gatekeeper(inner, policy=str(policy_file()))
     sent: list[dict] = []
@@ -50,8 +50,38 @@ async def test_lifespan_and_websocket_pass_through_untouched(policy_file):
     websocket = {"type": "websocket", "path": "/ws", "headers": [], "client": ("1.2.3.4", 5)}
     await app(websocket, receive, send)
     assert inner.scopes[0] is lifespan and SCOPE_KEY not in lifespan
-    assert inner.scopes[2] is websocket and SCOPE_KEY not in websocket
+    assert inner.scopes[2] is websocket and websocket[SCOPE_KEY].ip is not None
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "websocket.accept"}]
+
+
+@pytest.mark.parametrize("extension", [True, False])
+async def test_a_blocked_visitor_cannot_open_a_websocket(policy_file, extension):
+    inner = Recorder()
+    path = policy_file("debug: true\ngeoblock: {deny: [KP]}\n")
+    app = Gatekeeper(inner, policy=str(path))
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    websocket = {
+        "type": "websocket",
+        "path": "/articles/live",
+        "headers": [(b"x-gatekeeper-country", b"KP")],
+        "client": ("1.2.3.4", 5),
+        "extensions": {"websocket.http.response": {}} if extension else {},
+    }
+    await app(websocket, receive, send)
+    assert inner.scopes == []  # the app never saw the handshake
+    if extension:
+        assert sent[0]["type"] == "websocket.http.response.start"
+        assert sent[0]["status"] == 451
+        assert sent[1]["type"] == "websocket.http.response.body"
+    else:
+        assert sent == [{"type": "websocket.close", "code": 4451}]
 
 
 async def test_http_gets_a_visitor_and_a_private_state(policy_file):

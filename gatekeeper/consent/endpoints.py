@@ -79,7 +79,7 @@ class ConsentEndpoints:
         chosen = request.fields().get("categories", [])
         unknown = sorted(set(chosen) - self.feature.known)
         if unknown:
-            shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+            shown = ", ".join(name[:40] for name in unknown[:5])
             raise BadRequest(f"unknown categories: {shown}")
         return {name: name in chosen for name in optional}
 
@@ -92,7 +92,9 @@ class ConsentEndpoints:
             raise BadRequest(f"layer must be one of {', '.join(LAYERS)}")
         choices = self._choices(request, action)
         back = request.next_path()
-        page = request.page() or "/"
+        # The page the choice was made on; a client that names none (an API call) made it
+        # at the endpoint itself.
+        page = request.page() or request.scope["path"]
 
         previous = consent.state
         now = time.time()

@@ -86,6 +86,7 @@ class GeoReader:
         self.path = Path(path)
         self._cache_size = cache_size
         self._check_interval = check_interval
+        self.check_interval = check_interval
         self._clock = clock
         self._db: _Database | None = _open(self.path)
         self._cache: OrderedDict[IPAddress, Location] = OrderedDict()

@@ -26,7 +26,7 @@ from starlette.routing import Route
 import gatekeeper
 from gatekeeper import Gatekeeper, load_policy
 from gatekeeper.audit import ConsentLog, texts_hash
-from gatekeeper.consent.banner import shown_texts
+from gatekeeper.consent.texts import shown_texts
 from gatekeeper.consent.state import ConsentCookie, ConsentState
 from tests.conftest import BASE_POLICY
 
@@ -845,9 +845,32 @@ async def test_every_decision_is_in_the_log_before_it_is_acknowledged(app, polic
             assert record["language"] == "de"
             assert record["texts_hash"] == german
             assert record["revision"] == "r1"
-            assert (record["country"], record["path"]) == ("DE", CONSENT)
+            # The page the choice was made on (the form's `next`), not the endpoint.
+            assert (record["country"], record["path"]) == ("DE", "/")
             assert record["ip"] == PEER_NET
         assert PEER not in json.dumps(records)  # never the raw address
+
+
+@pytest.mark.parametrize(
+    ("data", "headers", "page"),
+    [
+        ({"next": "/articles/harbour"}, {}, "/articles/harbour"),
+        ({}, {"Referer": f"http://{HOST}/articles/tide"}, "/articles/tide"),
+        ({}, {"Referer": "https://elsewhere.example/articles/tide"}, CONSENT),
+        ({"next": "//evil.example/"}, {"Referer": f"http://{HOST}/world"}, "/world"),
+    ],
+    ids=["next", "same-site-referer", "foreign-referer", "bad-next-then-referer"],
+)
+async def test_a_record_names_the_page_where_the_choice_was_made(
+    app, policy_path, data, headers, page
+):
+    async with Session(app, "DE") as visitor:
+        response = await visitor.post(
+            data={"action": "reject_all", **data}, headers={"Accept": "application/json", **headers}
+        )
+        assert response.status_code == 200, response.text
+        [record] = await history(policy_path, response.json()["consent_id"])
+    assert record["path"] == page
 
 
 async def test_ipv6_addresses_are_kept_as_a_48(app, policy_path):
