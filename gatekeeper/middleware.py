@@ -21,7 +21,8 @@ from .html.render import Renderer
 from .language import LanguageNegotiator
 from .net import ProxyTrust
 from .notices import BlockPage, Gate, Notices, NoticeSource, NotificationBar, OfflineNotice
-from .policy import Policy, PolicyFile
+from .policy import LoadedPolicy, Policy, PolicyFile
+from .startup import check_startup
 from .visitor import SCOPE_KEY, Identify
 
 Scope = MutableMapping[str, Any]
@@ -139,10 +140,14 @@ class Gatekeeper:
         self.app = app
         self._file: PolicyFile | None = None
         if isinstance(policy, Policy):
+            check_startup(LoadedPolicy(policy, "<policy>"))
             current = policy
         else:
-            self._file = PolicyFile(policy, env=env)
+            # Loads and checks now (PolicyError: one line per problem); reloads later
+            # happen in a worker thread, checked the same way.
+            self._file = PolicyFile(policy, env=env, check=check_startup)
             current = self._file.policy
+        self._offered = current  # the newest policy the stack was built from, or tried
         self._stack = Stack(app, current)
 
     @property
@@ -159,9 +164,10 @@ class Gatekeeper:
             await self.app(scope, receive, send)
             return
         if self._file is not None:
-            changed = self._file.poll()
-            if changed is not None:
-                self._apply(changed)
+            latest = self._file.current()  # never reads or parses: see PolicyFile
+            if latest is not self._offered:
+                self._offered = latest
+                self._apply(latest)
         await self._stack.entry(scope, receive, send)
 
     def _on_shutdown(self, receive: Receive) -> Receive:

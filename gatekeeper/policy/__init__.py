@@ -1,10 +1,15 @@
 """The policy: schema, loading with precise errors, and reloading."""
 
-from .loader import PolicyError, PolicyIssue, interpolate, load_policy, parse_policy
+from .document import LIMITS, Limits
+from .issues import PolicyError, PolicyIssue
+from .loader import LoadedPolicy, interpolate, load_policy, parse_policy, read_policy
 from .reload import PolicyFile
 from .schema import Policy, path_matches
 
 __all__ = [
+    "LIMITS",
+    "Limits",
+    "LoadedPolicy",
     "Policy",
     "PolicyError",
     "PolicyFile",
@@ -13,4 +18,5 @@ __all__ = [
     "load_policy",
     "parse_policy",
     "path_matches",
+    "read_policy",
 ]
