@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .adblock.cli import register as register_adblock
@@ -70,11 +71,8 @@ def _start(loaded: LoadedPolicy) -> list[PolicyIssue]:
     quiet.setLevel(logging.ERROR)  # warnings were printed above, with their positions
     try:
         Gatekeeper(no_app, policy=loaded.policy)
-    except PolicyError as exc:
-        return exc.issues
-    except Exception as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        return [PolicyIssue(loaded.source, 1, 1, "", f"cannot start: {message}")]
+    except PolicyError as exc:  # given a Policy, the middleware cannot name the file
+        return [replace(i, file=loaded.source) if i.file == "<policy>" else i for i in exc.issues]
     finally:
         quiet.setLevel(level)
     return []

@@ -22,7 +22,7 @@ from .language import LanguageNegotiator
 from .net import ProxyTrust
 from .notices import BlockPage, Gate, Notices, NoticeSource, NotificationBar, OfflineNotice
 from .policy import LoadedPolicy, Policy, PolicyFile
-from .startup import check_startup
+from .startup import check_startup, startup_error
 from .visitor import SCOPE_KEY, Identify
 
 Scope = MutableMapping[str, Any]
@@ -139,16 +139,22 @@ class Gatekeeper:
     ) -> None:
         self.app = app
         self._file: PolicyFile | None = None
+        source = "<policy>"
         if isinstance(policy, Policy):
-            check_startup(LoadedPolicy(policy, "<policy>"))
+            check_startup(LoadedPolicy(policy, source))
             current = policy
         else:
+            source = str(policy)
             # Loads and checks now (PolicyError: one line per problem); reloads later
             # happen in a worker thread, checked the same way.
             self._file = PolicyFile(policy, env=env, check=check_startup)
             current = self._file.policy
         self._offered = current  # the newest policy the stack was built from, or tried
-        self._stack = Stack(app, current)
+        try:
+            self._stack = Stack(app, current)
+        except Exception as exc:  # one line, as for the checks above, not a traceback
+            log.debug("start-up failed", exc_info=exc)
+            raise startup_error(source, exc, current.templates.directory) from None
 
     @property
     def policy(self) -> Policy:

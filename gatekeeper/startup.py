@@ -52,6 +52,24 @@ def check_startup(loaded: LoadedPolicy) -> None:
         raise PolicyError(errors)
 
 
+def startup_error(source: str, exc: Exception, templates: Path | None = None) -> PolicyError:
+    """One line for an exception raised while the middleware was being built: at the
+    template line when an overriding template failed to render (they are rendered once,
+    at start-up), else at the top of the policy."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, jinja2.TemplateError) and templates is not None:
+        folder = str(templates.resolve())
+        trace = exc.__traceback__
+        line = None
+        while trace is not None:  # jinja puts the template's frames in the traceback
+            if trace.tb_frame.f_code.co_filename.startswith(folder):
+                line = (trace.tb_frame.f_code.co_filename, trace.tb_lineno)
+            trace = trace.tb_next
+        if line is not None:
+            return PolicyError([PolicyIssue(line[0], line[1], 1, "", f"template error: {message}")])
+    return PolicyError([PolicyIssue(source, 1, 1, "", f"cannot start: {message}")])
+
+
 def startup_findings(loaded: LoadedPolicy) -> Findings:
     found = Findings()
     _geoip(loaded, found)

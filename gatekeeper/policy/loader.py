@@ -233,9 +233,10 @@ def _parse(
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
+        parents = {done[:-1] for done in builder.reported}
         for error in exc.errors():
             loc = _data_loc(error["loc"], data)
-            if _already_reported(loc, builder.reported):
+            if _already_reported(loc, builder.reported, parents):
                 continue
             message, at_key = _message(error, loc)
             builder.issue(builder.marks.nearest(loc, key=at_key), loc, message)
@@ -253,10 +254,10 @@ def _parse(
     )
 
 
-def _already_reported(loc: Loc, reported: set[Loc]) -> bool:
+def _already_reported(loc: Loc, reported: set[Loc], parents: set[Loc]) -> bool:
     """A schema error at or below a value reported already, or about its enclosing
     mapping (which then lacks the key, or has it as None)."""
-    return any(loc[: len(done)] == done or loc == done[:-1] for done in reported)
+    return loc in parents or any(loc[:end] in reported for end in range(len(loc) + 1))
 
 
 def read_policy(

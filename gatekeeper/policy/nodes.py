@@ -118,6 +118,10 @@ class Builder:
             message = message[: _MESSAGE_LENGTH - 3] + "..."
         self.issues.append(PolicyIssue(self.source, line, column, dotted(loc), message))
 
+    def unsupported(self, node: yaml.Node, loc: Loc) -> None:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        self.refuse(node, loc, f"the tag {tag} is not supported in a policy")
+
     def refuse(self, node: yaml.Node, loc: Loc, message: str) -> None:
         self.issue(node.start_mark, loc, message)
         self.reported.add(loc)
@@ -126,7 +130,7 @@ class Builder:
         self.marks.values[loc] = node.start_mark
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
-                return self.refuse(node, loc, f"tag {node.tag} is not supported in a policy")
+                return self.unsupported(node, loc)
             out: dict[Any, Any] = {}
             for key, (key_node, value_node) in self.pairs(node, loc).items():
                 self.marks.keys[(*loc, key)] = key_node.start_mark
@@ -134,7 +138,7 @@ class Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
-                return self.refuse(node, loc, f"tag {node.tag} is not supported in a policy")
+                return self.unsupported(node, loc)
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
         return self.scalar(node, loc)
 
@@ -173,7 +177,7 @@ class Builder:
 
     def key(self, node: yaml.Node, loc: Loc) -> str | int | None:
         if not isinstance(node, yaml.ScalarNode):
-            self.refuse(node, loc, "a key must be a name, not a list or a mapping")
+            self.issue(node.start_mark, loc, "a key must be a name, not a list or a mapping")
             return None
         key = self.scalar(node, loc)
         if isinstance(key, bool) or not isinstance(key, str | int):
@@ -186,7 +190,7 @@ class Builder:
         if problem is not None:
             return self.refuse(node, loc, problem)
         if node.tag not in _SCALARS and node.tag != _VALUE:
-            return self.refuse(node, loc, f"tag {node.tag} is not supported in a policy")
+            return self.unsupported(node, loc)
         if node.tag == _STR and "${" in text:
             return self.interpolated(node, loc)
         return self.construct(node)
