@@ -106,7 +106,10 @@ HOSTILE = [
         r"control character U\+001B",
     ),
     Hostile(
-        "delete-character", _raw(b"geoblock: {deny: [KP\x7f]}\n"), LINE, r"control character U\+007F"
+        "delete-character",
+        _raw(b"geoblock: {deny: [KP\x7f]}\n"),
+        LINE,
+        r"control character U\+007F",
     ),
     Hostile("bom-inside", _raw(b"\xef\xbb\xbfgeoblock: {deny: [KP]}\n"), LINE, "byte order mark"),
     Hostile(
