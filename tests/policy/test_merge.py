@@ -1,4 +1,4 @@
-"""Merge keys (`<<: *name`): shared settings written once, errors at the merged line."""
+"""Merge keys (`<<: *name`): a setting written once, errors at the merged line."""
 
 from __future__ import annotations
 
