@@ -33,8 +33,9 @@ from .html.inject import (
 from .http import Headers, vary_with
 from .notices import Page
 from .plan import Plan
-from .policy import Policy, PolicyFile
+from .policy import LoadedPolicy, Policy, PolicyFile
 from .resources import Resources
+from .startup import check_startup, startup_error
 from .visitor import SCOPE_KEY, Visitor
 
 Scope = MutableMapping[str, Any]
@@ -61,14 +62,25 @@ class Gatekeeper:
     ) -> None:
         self.app = app
         self._file: PolicyFile | None = None
+        source = "<policy>"
         if isinstance(policy, Policy):
+            check_startup(LoadedPolicy(policy, source))
             current = policy
         else:
-            self._file = PolicyFile(policy, env=env)
+            source = str(policy)
+            # Loads and checks now (PolicyError: one line per problem); reloads later
+            # happen in a worker thread, checked the same way.
+            self._file = PolicyFile(policy, env=env, check=check_startup)
             current = self._file.policy
+        self._offered = current  # the newest policy a plan was built from, or tried
         self._resources = Resources()
         self._resources.begin()
-        self._plan = Plan(app, current, self._resources)
+        try:
+            self._plan = Plan(app, current, self._resources)
+        except Exception as exc:  # one line, as for the checks above, not a traceback
+            self._resources.abandon()
+            log.debug("start-up failed", exc_info=exc)
+            raise startup_error(source, exc, current.templates.directory) from None
         self._resources.commit()
 
     @property
@@ -100,9 +112,10 @@ class Gatekeeper:
 
     def _reload(self) -> None:
         assert self._file is not None
-        policy = self._file.poll()
-        if policy is None:
+        policy = self._file.current()  # never reads or parses: see PolicyFile
+        if policy is self._offered:
             return
+        self._offered = policy
         resources = self._resources
         kept = resources.keys()
         resources.begin()

@@ -883,12 +883,14 @@ async def test_ipv6_addresses_are_kept_as_a_48(app, policy_path):
 
 @pytest.mark.parametrize("where", ["missing-directory", "a-directory"])
 async def test_no_record_means_no_consent(make_policy, tmp_path, where):
-    store = (
-        "sqlite:////nonexistent-dir/x.db"
-        if where == "missing-directory"
-        else f"sqlite:///{tmp_path}"
-    )
-    app = Gatekeeper(APP, policy=str(make_policy(store=store)))
+    folder = tmp_path / "log"
+    folder.mkdir()
+    app = Gatekeeper(APP, policy=str(make_policy(store=f"sqlite:///{folder}/x.db")))
+    # The log breaks after start-up, which refuses a store it can tell will not work.
+    if where == "missing-directory":
+        folder.rmdir()
+    else:
+        (folder / "x.db").mkdir()
     async with Session(app, "DE") as visitor:
         response = await visitor.post(data={"action": "accept_all", "next": "/"})
         assert response.status_code == 503
@@ -906,8 +908,11 @@ async def test_no_record_means_no_consent(make_policy, tmp_path, where):
         assert_inert(page)
 
 
-async def test_gpc_holds_even_when_it_cannot_be_recorded(make_policy):
-    app = Gatekeeper(APP, policy=str(make_policy(store="sqlite:////nonexistent-dir/x.db")))
+async def test_gpc_holds_even_when_it_cannot_be_recorded(make_policy, tmp_path):
+    folder = tmp_path / "log"
+    folder.mkdir()
+    app = Gatekeeper(APP, policy=str(make_policy(store=f"sqlite:///{folder}/x.db")))
+    folder.rmdir()  # the log breaks after start-up
     async with Session(app, "US-CA", gpc=True) as visitor:
         page = await visitor.get("/")
     assert page.status_code == 200
