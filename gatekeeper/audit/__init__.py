@@ -5,10 +5,10 @@ event_id = await log.append(ConsentEvent(...))  # after a durable commit, or Log
 """
 
 from .checkpoint import PublicKey
+from .findings import Report
 from .log import ConsentLog
 from .record import ConsentEvent, Record, texts_hash
 from .store import LogUnavailable, Query
-from .verify import Report
 
 __all__ = [
     "ConsentEvent",

@@ -15,17 +15,19 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from ..policy import PolicyError, load_policy
-from .checkpoint import KeyFileError, PublicKey
-from .export import FORMATS, Format, export, verify_export
+from .checkpoint import Checkpoint, KeyFileError, KeyRing, PublicKey
+from .export import FORMATS, Format, export
+from .findings import Report
+from .heads import HeadError, WitnessError, load_heads
 from .log import ConsentLog
-from .record import iso, texts_hash
+from .offline import verify_export
+from .period import PeriodError, moment
+from .record import texts_hash
 from .store import LogUnavailable, Query
-from .verify import Report
 
 OK, FINDINGS, USAGE = 0, 1, 2
 T = TypeVar("T")
@@ -35,17 +37,18 @@ class _Usage(Exception):
     """A problem with how the command was called or configured: exit 2."""
 
 
-def _moment(text: str) -> str:
-    """--since/--until: a date (midnight UTC) or an ISO 8601 time; naive means UTC."""
+def _since(text: str) -> str:
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return iso(datetime(day.year, day.month, day.day, tzinfo=UTC))
-        return iso(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (2026-11-01) or time (2026-11-01T12:00:00Z)"
-        ) from None
+        return moment(text)
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _until(text: str) -> str:
+    try:
+        return moment(text, until=True)
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _open(args: argparse.Namespace) -> ConsentLog:
@@ -54,9 +57,29 @@ def _open(args: argparse.Namespace) -> ConsentLog:
     except PolicyError as exc:
         raise _Usage(str(exc)) from None
     try:
-        return ConsentLog.from_policy(policy, create=False)
+        # Never autostart: reading or verifying the log must not sign anything.
+        return ConsentLog.from_policy(policy, create=False, autostart=False)
     except ValueError as exc:
         raise _Usage(f"{args.policy}: {exc}") from None
+
+
+def _heads(paths: Sequence[str] | None) -> list[Checkpoint]:
+    heads: list[Checkpoint] = []
+    for path in paths or ():
+        try:
+            heads += load_heads(Path(path))
+        except HeadError as exc:
+            raise _Usage(str(exc)) from None
+    return heads
+
+
+def _keys(paths: Sequence[str] | None) -> KeyRing | None:
+    if not paths:
+        return None
+    try:
+        return KeyRing(PublicKey.load(Path(path)) for path in paths)
+    except KeyFileError as exc:
+        raise _Usage(str(exc)) from None
 
 
 def _run(args: argparse.Namespace, work: Callable[[ConsentLog], Awaitable[T]]) -> T:
@@ -74,6 +97,8 @@ def _run(args: argparse.Namespace, work: Callable[[ConsentLog], Awaitable[T]]) -
         raise _Usage(str(exc)) from None
     except KeyFileError as exc:
         raise _Usage(str(exc)) from None
+    except WitnessError as exc:
+        raise _Usage(f"the witness did not take the head: {exc}") from None
 
 
 def _query(args: argparse.Namespace) -> Query:
@@ -94,18 +119,14 @@ def _report(report: Report, as_json: bool) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    heads = _heads(args.since)
     if args.export is not None:
         if args.policy is not None:
             raise _Usage("give --policy (verify the log) or --export (verify an export), not both")
-        key = None
-        if args.public_key is not None:
-            try:
-                key = PublicKey.load(Path(args.public_key))
-            except KeyFileError as exc:
-                raise _Usage(str(exc)) from None
+        keys = _keys(args.public_key)
         try:
             with open(args.export, encoding="utf-8") as lines:
-                report = verify_export(lines, key, args.export)
+                report = verify_export(lines, keys, args.export, heads=heads)
         except OSError as exc:
             raise _Usage(f"{args.export}: cannot read: {exc.strerror}") from None
         except UnicodeDecodeError:
@@ -116,7 +137,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.public_key is not None:
         raise _Usage("--public-key goes with --export; with --policy the policy's key is used")
 
-    return _report(_run(args, lambda log: log.verify()), args.json)
+    return _report(_run(args, lambda log: log.verify(heads)), args.json)
 
 
 class _Bar:
@@ -177,10 +198,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     query = _query(args)
     bar = _Bar(sys.stderr) if sys.stderr.isatty() else None
 
+    heads = _heads(args.head)
+    if heads and fmt != "jsonl":
+        raise _Usage("--head goes with the jsonl format: only it carries proofs")
+
     async def work(log: ConsentLog) -> int:
         with _output(args.output) as out:
             try:
-                return await export(log.store, out, fmt, query, bar)
+                return await export(log.store, out, fmt, query, bar, heads=heads)
             finally:
                 if bar:
                     bar.close()
@@ -278,6 +303,50 @@ def cmd_public_key(args: argparse.Namespace) -> int:
     return OK
 
 
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    async def work(log: ConsentLog) -> tuple[Checkpoint | None, Checkpoint | None, str | None]:
+        signed = await log.periodic.checkpoint(force=True)
+        newest = signed or await log.signed_head()
+        problem = None
+        if log.witness is not None:
+            try:
+                await log.publish()
+            except WitnessError as exc:
+                problem = str(exc)
+        return signed, newest, problem
+
+    signed, newest, problem = _run(args, work)
+    if signed is None:
+        where = f"the newest checkpoint, at size {newest.size}," if newest else "nothing:"
+        print(f"nothing new to sign: {where} covers every record", file=sys.stderr)
+    if newest is not None:
+        print(json.dumps(newest.head(), indent=2))
+    if problem is not None:
+        print(f"the witness did not take the head (retried later): {problem}", file=sys.stderr)
+        return FINDINGS
+    return OK
+
+
+def cmd_head(args: argparse.Namespace) -> int:
+    async def work(log: ConsentLog) -> tuple[Checkpoint | None, int]:
+        return await log.signed_head(), (await log.head()).size
+
+    newest, size = _run(args, work)
+    if newest is None:
+        print("no signed head yet: `gatekeeper audit checkpoint` signs one", file=sys.stderr)
+        return FINDINGS
+    print(json.dumps(newest.head(), indent=2))
+    if newest.signature is None:
+        print("note: this head is not signed (audit.signing_key is not set)", file=sys.stderr)
+    if size > newest.size:
+        print(
+            f"note: {size - newest.size} newer records are not under it yet "
+            "(the next checkpoint covers them)",
+            file=sys.stderr,
+        )
+    return OK
+
+
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
@@ -299,8 +368,15 @@ def _policy(parser: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def _range(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=_moment, metavar="WHEN", help="from (date or time, UTC)")
-    parser.add_argument("--until", type=_moment, metavar="WHEN", help="before (exclusive)")
+    parser.add_argument(
+        "--since", type=_since, metavar="WHEN", help="from this day or time (UTC), inclusive"
+    )
+    parser.add_argument(
+        "--until",
+        type=_until,
+        metavar="WHEN",
+        help="up to this day, inclusive (or before this time)",
+    )
 
 
 def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -312,7 +388,19 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
     )
     _policy(verify, required=False)
     verify.add_argument("--export", metavar="FILE.jsonl", help="verify this export offline")
-    verify.add_argument("--public-key", metavar="KEY.pem", help="the log's public key")
+    verify.add_argument(
+        "--public-key",
+        action="append",
+        metavar="KEY.pem",
+        help="the log's public key (repeat for keys it was signed with before a rotation)",
+    )
+    verify.add_argument(
+        "--since",
+        action="append",
+        metavar="HEAD.json",
+        help="a signed head kept from earlier (a file, a file of heads, or a directory): "
+        "prove the log extends it (repeatable)",
+    )
     verify.add_argument("--json", action="store_true", help="machine-readable report")
     verify.set_defaults(func=_guarded(cmd_verify))
 
@@ -331,6 +419,12 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
     exp.add_argument("--consent-id", metavar="ID", help="one visitor's records")
     exp.add_argument("--country", metavar="CC", help="records from this country")
     exp.add_argument("--output", "-o", metavar="FILE", help="write here (default: stdout)")
+    exp.add_argument(
+        "--head",
+        action="append",
+        metavar="HEAD.json",
+        help="a signed head the auditor kept: include a consistency proof from it",
+    )
     exp.set_defaults(func=_guarded(cmd_export))
 
     show = commands.add_parser("show", help="one visitor's whole history (access requests)")
@@ -360,6 +454,26 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
     _policy(texts)
     texts.set_defaults(func=_guarded(cmd_texts))
 
+    checkpoint = commands.add_parser(
+        "checkpoint",
+        help="sign a checkpoint over the records after the newest one, now",
+        description="Sign a checkpoint now (the site also does this every "
+        "audit.checkpoint_interval) and print it as a signed head; hand it to "
+        "audit.witness if set.",
+    )
+    _policy(checkpoint)
+    checkpoint.set_defaults(func=_guarded(cmd_checkpoint))
+
+    head = commands.add_parser(
+        "head",
+        help="print the newest signed head (JSON) for auditors to keep",
+        description="Print the newest signed tree head: size, root, time, key id and "
+        "signature. Keep it outside the database and check the log later with "
+        "`verify --since`.",
+    )
+    _policy(head)
+    head.set_defaults(func=_guarded(cmd_head))
+
     key = commands.add_parser("public-key", help="print the checkpoints' public key (PEM)")
     _policy(key)
     key.set_defaults(func=_guarded(cmd_public_key))
@@ -369,7 +483,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     """Add `audit` and its subcommands to the `gatekeeper` command."""
     audit = commands.add_parser(
         "audit",
-        help="the consent log: verify, export, show, stats, purge, texts, public-key",
+        help="the consent log: verify, export, report, show, stats, purge, texts, "
+        "checkpoint, head, public-key",
         description="The consent log, for auditors and operators.",
     )
     sub = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")

@@ -26,12 +26,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from .chain import ChainState, seal
+from .chain import ChainState, extend, seal
 from .checkpoint import Checkpoint, Checkpointer, KeyFileError
+from .declaration import Declaration, declare
 from .migrations import SCHEMA_VERSION_TABLE, pending
 from .record import Draft, Record, iso
 from .store import (
     CHECKPOINT_COLUMNS,
+    DECLARATION_COLUMNS,
     RECORD_COLUMNS,
     ArchivedTexts,
     DeadLetter,
@@ -40,9 +42,11 @@ from .store import (
     Query,
     StatsRow,
     checkpoint_row,
+    declaration_row,
     display,
     record_row,
     row_checkpoint,
+    row_declaration,
     row_record,
 )
 
@@ -59,6 +63,15 @@ _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def _placeholder(n: int) -> str:
     return f"${n}"
+
+
+def _marks(n: int) -> str:
+    return ", ".join(f"${i}" for i in range(1, n + 1))
+
+
+async def _head(conn: asyncpg.Connection) -> ChainState:
+    row = await conn.fetchrow("SELECT size, chain, frontier FROM head WHERE id = 1")
+    return ChainState.restore(int(row[0]), row[1], json.loads(row[2]))
 
 
 def _lock_key(schema: str, purpose: str) -> int:
@@ -102,6 +115,7 @@ class PostgresStore:
         self._pending: list[tuple[Draft, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self.declared = False  # this process has checked the log declares its rules
 
     @property
     def display_url(self) -> str:
@@ -220,12 +234,12 @@ class PostgresStore:
                 fresh.append(draft)
         if not fresh:
             return
-        head = await conn.fetchrow("SELECT size, chain, frontier FROM head WHERE id = 1")
-        state = ChainState.restore(int(head[0]), head[1], json.loads(head[2]))
-        records, checkpoints = seal(fresh, state, self.log_id, self.checkpointer)
-        marks = ", ".join(f"${i}" for i in range(1, 22))
+        state = await _head(conn)
+        await self._declare(conn, state.size)
+        newest = await conn.fetchval("SELECT COALESCE(MAX(size), 0) FROM checkpoints")
+        records, checkpoints = seal(fresh, state, self.log_id, self.checkpointer, int(newest))
         await conn.executemany(
-            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})",
+            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({_marks(21)})",
             [record_row(r) for r in records],
         )
         await conn.execute(
@@ -236,8 +250,7 @@ class PostgresStore:
         )
         if checkpoints:
             await conn.executemany(
-                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES ({_marks(8)})",
                 [checkpoint_row(c) for c in checkpoints],
             )
         if self.outbox:
@@ -246,6 +259,67 @@ class PostgresStore:
                 "INSERT INTO outbox (seq, queued_at) VALUES ($1, $2)",
                 [(r.seq, queued) for r in records],
             )
+
+    async def _declare(self, conn: asyncpg.Connection, size: int) -> None:
+        """Under the chain lock: add a declaration when the policy's rules changed."""
+        if self.declared:
+            return
+        row = await conn.fetchrow(
+            f"SELECT {DECLARATION_COLUMNS} FROM declarations ORDER BY start DESC LIMIT 1"
+        )
+        newest = row_declaration(self.log_id, tuple(row)) if row else None
+        made = declare(newest, self.checkpointer, self.log_id, size, iso(datetime.now(UTC)))
+        if made is not None:
+            await conn.execute(
+                f"INSERT INTO declarations ({DECLARATION_COLUMNS}) VALUES ({_marks(6)}) "
+                "ON CONFLICT (start) DO UPDATE SET time = excluded.time, "
+                "checkpoint_every = excluded.checkpoint_every, "
+                "interval_ms = excluded.interval_ms, key_id = excluded.key_id, "
+                "signature = excluded.signature",
+                *declaration_row(made),
+            )
+        self.declared = True
+
+    async def sign_checkpoint(self, now: str, due: str | None) -> Checkpoint | None:
+        if due is not None:
+            # Most calls find nothing due: one read answers that without taking the lock.
+            newest = await self.newest_checkpoint()
+            if newest is not None and newest.time > due:
+                return None
+        pool = await self._ready()
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                # The appenders' lock: the head cannot move while this runs, and a second
+                # instance waiting here finds the new checkpoint and signs nothing.
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", self._chain_lock)
+                return await self._sign(conn, now, due)
+        except _FAILURES as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _sign(self, conn: asyncpg.Connection, now: str, due: str | None) -> Checkpoint | None:
+        row = await conn.fetchrow(
+            f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"
+        )
+        newest = row_checkpoint(self.log_id, tuple(row)) if row else None
+        head = await _head(conn)
+        if newest is not None:
+            if newest.size >= head.size or (due is not None and newest.time > due):
+                return None
+        elif head.size == 0:
+            return None
+        await self._declare(conn, head.size)
+        rows = await conn.fetch(
+            f"SELECT {RECORD_COLUMNS} FROM records WHERE seq >= $1 ORDER BY seq",
+            newest.size if newest else 0,
+        )
+        records = [row_record(tuple(r)) for r in rows]
+        checkpoint = extend(newest, head, records, self.log_id, self.checkpointer, now)
+        if checkpoint is not None:
+            await conn.execute(
+                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES ({_marks(8)})",
+                *checkpoint_row(checkpoint),
+            )
+        return checkpoint
 
     # --- everything else -------------------------------------------------------------
 
@@ -320,6 +394,40 @@ class PostgresStore:
     async def checkpoints(self) -> list[Checkpoint]:
         rows = await self._fetch(f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size")
         return [row_checkpoint(self.log_id, tuple(row)) for row in rows]
+
+    async def newest_checkpoint(self) -> Checkpoint | None:
+        rows = await self._fetch(
+            f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"
+        )
+        return row_checkpoint(self.log_id, tuple(rows[0])) if rows else None
+
+    async def declarations(self) -> list[Declaration]:
+        rows = await self._fetch(f"SELECT {DECLARATION_COLUMNS} FROM declarations ORDER BY start")
+        return [row_declaration(self.log_id, tuple(row)) for row in rows]
+
+    async def leaves(self, after: int, before: int, limit: int = 10000) -> list[tuple[int, str]]:
+        rows = await self._fetch(
+            "SELECT seq, leaf FROM records WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT $3",
+            after,
+            before,
+            limit,
+        )
+        return [(int(seq), leaf) for seq, leaf in rows]
+
+    async def meta(self, key: str) -> str | None:
+        rows = await self._fetch("SELECT value FROM meta WHERE key = $1", key)
+        return rows[0][0] if rows else None
+
+    async def swap_meta(self, key: str, old: str | None, new: str) -> bool:
+        if old is None:
+            status = await self._execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING", key, new
+            )
+        else:
+            status = await self._execute(
+                "UPDATE meta SET value = $3 WHERE key = $1 AND value = $2", key, old, new
+            )
+        return status.split()[-1] == "1"
 
     async def stats(self, query: Query) -> list[StatsRow]:
         where, args = query.where(_placeholder)

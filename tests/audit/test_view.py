@@ -23,7 +23,7 @@ import pytest
 from gatekeeper import Gatekeeper
 from gatekeeper.adblock import AdblockFeature
 from gatekeeper.audit import ConsentLog
-from gatekeeper.audit.export import verify_export
+from gatekeeper.audit.offline import verify_export
 from gatekeeper.audit.view import COOKIE, SESSION_SECONDS, AuditorView
 from gatekeeper.endpoints import Endpoints
 from gatekeeper.html.assets import Assets
@@ -38,7 +38,7 @@ TOKEN = "open-sesame-0123456789abcdef-audit"
 AUDIT = "/_gatekeeper/audit"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 XSS_AGENT = "<script>alert('agent')</script> Mozilla/5.0"
-XSS_PATH = '/search?q="><img src=x onerror=alert(1)>'
+XSS_PATH = '/search/"><img src=x onerror=alert(1)>'
 VIEW_TOKEN = f'  view: {{enabled: true, token: "{TOKEN}"}}\n'
 VIEW_BASIC = '  view: {enabled: true, username: "auditor", password: "correct horse battery"}\n'
 
