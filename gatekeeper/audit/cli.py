@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from ..policy import PolicyError, load_policy
+from ..html.render import Renderer
+from ..policy import Policy, PolicyError, load_policy
 from .checkpoint import Checkpoint, KeyFileError, KeyRing, PublicKey
+from .evidence import gather, render
 from .export import FORMATS, Format, export
 from .findings import Report
 from .heads import HeadError, WitnessError, load_heads
@@ -51,11 +53,15 @@ def _until(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _open(args: argparse.Namespace) -> ConsentLog:
+def _policy_of(args: argparse.Namespace) -> Policy:
     try:
-        policy = load_policy(args.policy)
+        return load_policy(args.policy)
     except PolicyError as exc:
         raise _Usage(str(exc)) from None
+
+
+def _open(args: argparse.Namespace) -> ConsentLog:
+    policy = _policy_of(args)
     try:
         # Never autostart: reading or verifying the log must not sign anything.
         return ConsentLog.from_policy(policy, create=False, autostart=False)
@@ -303,6 +309,38 @@ def cmd_public_key(args: argparse.Namespace) -> int:
     return OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        since = moment(args.since) if args.since else None
+        until = moment(args.until, until=True) if args.until else None
+    except PeriodError as exc:
+        raise _Usage(str(exc)) from None
+    policy = _policy_of(args)
+    heads = _heads(args.head)
+    renderer = Renderer(
+        default_language=policy.languages.default, directory=policy.templates.directory
+    )
+
+    async def work(log: ConsentLog) -> Report:
+        evidence = await gather(
+            log,
+            policy.site.name,
+            since=since,
+            until=until,
+            shown_since=args.since,
+            shown_until=args.until,
+            heads=heads,
+        )
+        with _output(args.output) as out:
+            out.write(render(evidence, renderer))
+        return evidence.report
+
+    report = _run(args, work)
+    verdict = "OK" if report.ok else f"FAIL ({len(report.findings)} findings)"
+    print(f"wrote the evidence report to {args.output}: verification {verdict}", file=sys.stderr)
+    return OK if report.ok else FINDINGS
+
+
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     async def work(log: ConsentLog) -> tuple[Checkpoint | None, Checkpoint | None, str | None]:
         signed = await log.periodic.checkpoint(force=True)
@@ -453,6 +491,25 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
     texts.add_argument("hash", metavar="HASH")
     _policy(texts)
     texts.set_defaults(func=_guarded(cmd_texts))
+
+    report = commands.add_parser(
+        "report",
+        help="write the evidence report for a period: one printable HTML file",
+        description="Verify the log and write one self-contained HTML file: the result, "
+        "the signed heads of the period, the texts shown per revision, decision "
+        "statistics and charts. Exit 1 when the log fails verification.",
+    )
+    _policy(report)
+    report.add_argument("--since", metavar="DAY", help="from this day (UTC), inclusive")
+    report.add_argument("--until", metavar="DAY", help="up to this day (UTC), inclusive")
+    report.add_argument("--output", "-o", required=True, metavar="FILE.html")
+    report.add_argument(
+        "--head",
+        action="append",
+        metavar="HEAD.json",
+        help="a signed head kept from earlier: the report says whether the log extends it",
+    )
+    report.set_defaults(func=_guarded(cmd_report))
 
     checkpoint = commands.add_parser(
         "checkpoint",
