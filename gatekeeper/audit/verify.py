@@ -336,7 +336,10 @@ class Verifier:
     def heads_beyond(self, what: str) -> None:
         """Heads larger than the log (or export) that was walked: `what` says why."""
         for head in self.heads:
-            self.record_head(head, False, what.format(size=self.state.size, head=head.size))
+            gone = head.size - self.state.size
+            self.record_head(
+                head, False, what.format(size=self.state.size, head=head.size, gone=gone)
+            )
         self.heads = []
 
     # --- the end ----------------------------------------------------------------------
@@ -430,8 +433,9 @@ async def verify_store(
     elif head.chain != verifier.stored_head.hex():
         verifier.finding(head.size - 1, "the last record does not match the log's head")
     verifier.heads_beyond(
-        "the log holds {size} records today, fewer than the head signed: "
-        "records {size}..{head} were deleted (truncated), and the checkpoints with them"
+        "the log holds {size} records today, {gone} fewer than the {head} the head signed: "
+        "records were deleted (from the end, or anywhere with the hashes recomputed), "
+        "and the checkpoints with them"
     )
     if not rules and verifier.state.size:
         verifier.finding(
