@@ -27,16 +27,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from .chain import ChainState, extend, seal
-from .checkpoint import Checkpoint, Checkpointer, KeyFileError
+from .checkpoint import Checkpoint, Checkpointer
 from .declaration import Declaration, declare
 from .migrations import SCHEMA_VERSION_TABLE, pending
+from .outbox_postgres import FAILURES as _FAILURES
+from .outbox_postgres import PostgresOutbox
 from .record import Draft, Record, iso
 from .store import (
     CHECKPOINT_COLUMNS,
     DECLARATION_COLUMNS,
     RECORD_COLUMNS,
     ArchivedTexts,
-    DeadLetter,
     Head,
     LogUnavailable,
     Query,
@@ -50,14 +51,6 @@ from .store import (
     row_record,
 )
 
-_FAILURES = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    KeyFileError,
-    RuntimeError,
-)
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -90,7 +83,7 @@ def split_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-class PostgresStore:
+class PostgresStore(PostgresOutbox):
     def __init__(
         self,
         url: str,
@@ -466,57 +459,6 @@ class PostgresStore:
             # Old row versions keep the erased values until vacuumed.
             await self._execute("VACUUM records")
         return count
-
-    async def outbox_claim(self, limit: int, now: str, lease_until: str) -> list[Record]:
-        # SKIP LOCKED: instances claiming at the same moment take different records.
-        rows = await self._fetch(
-            f"WITH claimed AS (UPDATE outbox SET claimed_until = $1 WHERE seq IN ("
-            "SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < $2 "
-            "ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING seq) "
-            f"SELECT {RECORD_COLUMNS} FROM records WHERE seq IN (SELECT seq FROM claimed) "
-            "ORDER BY seq",
-            lease_until,
-            now,
-            limit,
-        )
-        return [row_record(tuple(row)) for row in rows]
-
-    async def outbox_done(self, seqs: Sequence[int]) -> None:
-        await self._execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", list(seqs))
-
-    async def outbox_release(self, seqs: Sequence[int]) -> None:
-        await self._execute(
-            "UPDATE outbox SET claimed_until = NULL WHERE seq = ANY($1::bigint[])", list(seqs)
-        )
-
-    async def outbox_dead(
-        self, seqs: Sequence[int], status: int | None, reason: str, body: str, now: str
-    ) -> None:
-        pool = await self._ready()
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute(
-                    "INSERT INTO dead_letter (seqs, status, reason, failed_at, body) "
-                    "VALUES ($1, $2, $3, $4, $5)",
-                    json.dumps(list(seqs)),
-                    status,
-                    reason,
-                    now,
-                    body,
-                )
-                await conn.execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", list(seqs))
-        except _FAILURES as exc:
-            raise self._unavailable(exc) from exc
-
-    async def outbox_size(self) -> int:
-        rows = await self._fetch("SELECT COUNT(*) FROM outbox")
-        return int(rows[0][0])
-
-    async def dead_letters(self) -> list[DeadLetter]:
-        rows = await self._fetch(
-            "SELECT id, seqs, status, reason, failed_at FROM dead_letter ORDER BY id"
-        )
-        return [DeadLetter(int(i), tuple(json.loads(s)), st, r, f) for i, s, st, r, f in rows]
 
     async def close(self) -> None:
         self._closed = True
