@@ -25,4 +25,7 @@ async def stats(frame: Frame, request: Request) -> Response:
             for (day, mode), t in sorted(summary.by_day.items())
         ],
         charts=charts(summary.days()),
+        report_url=frame.url(
+            "/report.html", **{k: v for k, v in filters.params().items() if k != "country"}
+        ),
     )
