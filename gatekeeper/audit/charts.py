@@ -19,7 +19,7 @@ from .stats import Tally
 
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
-MAX_LABELS = 12
+MAX_LABELS = 7  # a date label is about 65 px wide at 11 px
 
 # Colours that stay apart for common colour-vision deficiencies (Okabe–Ito), and in grey.
 CHOICE_COLOURS = {"accept_all": "#0072b2", "partial": "#e69f00", "reject_all": "#555555"}
@@ -118,13 +118,14 @@ def series(days: Mapping[str, Tally]) -> tuple[str, list[tuple[str, Tally]]]:
 
 
 def _nice(top: int) -> int:
-    """A round upper bound for a count axis: 1, 2 or 5 times a power of ten."""
-    step = 1
+    """A round upper bound for a count axis with four whole steps: 4 times 1, 2 or 5
+    times a power of ten."""
+    power = 1
     while True:
         for factor in (1, 2, 5):
-            if step * factor >= top:
-                return step * factor
-        step *= 10
+            if 4 * power * factor >= top:
+                return 4 * power * factor
+        power *= 10
 
 
 def _x_ticks(labels: Sequence[str], slot: float) -> tuple[Tick, ...]:
