@@ -13,6 +13,7 @@ from .checkpoint import KeyFileError
 from .record import Record
 from .store import RECORD_COLUMNS, DeadLetter, LogUnavailable, row_record
 
+# What the PostgreSQL store (and this, its outbox) reports as LogUnavailable.
 FAILURES = (
     OSError,
     asyncio.TimeoutError,

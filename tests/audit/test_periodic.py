@@ -156,3 +156,40 @@ async def test_of_two_processes_waking_together_one_signs(policy_path):
     finally:
         await first.close()
         await second.close()
+
+
+async def test_start_and_close_are_idempotent_and_close_signs_what_is_left(audit_policy):
+    log = ConsentLog.from_policy(load_policy(audit_policy(every=NO_COUNT)))
+    await log.start()
+    task = log._task
+    await log.start()
+    assert log._task is task
+    await log.append(event(0))
+    await log.close()
+    await log.close()
+    assert task is not None and task.done()
+    log = ConsentLog.from_policy(load_policy(audit_policy(every=NO_COUNT)), autostart=False)
+    try:
+        assert (await log.signed_head()).size == 1  # the shutdown signed it
+    finally:
+        await log.close()
+
+
+def test_reading_and_verifying_never_sign(audit_policy, capsys):
+    """The CLI opens the log without periodic work: checking must not change the log."""
+    from gatekeeper.audit.cli import main
+
+    path = audit_policy(every=NO_COUNT)
+
+    async def unsigned_tail() -> None:
+        log = ConsentLog.from_policy(load_policy(path), autostart=False)
+        try:
+            await log.append(event(0))
+        finally:
+            await log.close()
+
+    asyncio.run(unsigned_tail())
+    for command in (["verify"], ["stats"], ["head"], ["export", "--format", "csv"]):
+        main([*command, "--policy", str(path)])
+    assert asyncio.run(checkpoints(path)) == []
+    assert "not yet under a checkpoint" in capsys.readouterr().out
