@@ -160,6 +160,8 @@ class Writer(threading.Thread):
             self.conn = None
 
     def _fail(self, jobs: Sequence[Job], exc: BaseException) -> None:
+        # A declaration written in the transaction that failed was rolled back with it.
+        self.store.declared = False
         if isinstance(exc, _FAILURES):
             log.error("consent log %s unavailable: %s", self.store.path, exc)
             error: BaseException = LogUnavailable(f"consent log {self.store.path}: {exc}")

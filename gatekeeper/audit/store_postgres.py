@@ -199,6 +199,7 @@ class PostgresStore(PostgresOutbox):
                 async with pool.acquire() as conn, conn.transaction():
                     await self._insert(conn, [draft for draft, _ in batch])
             except (LogUnavailable, *_FAILURES) as exc:
+                self.declared = False  # rolled back with the batch, if it was written
                 error = exc if isinstance(exc, LogUnavailable) else self._unavailable(exc)
                 for _, future in batch:
                     if not future.done():
@@ -287,6 +288,7 @@ class PostgresStore(PostgresOutbox):
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", self._chain_lock)
                 return await self._sign(conn, now, due)
         except _FAILURES as exc:
+            self.declared = False
             raise self._unavailable(exc) from exc
 
     async def _sign(self, conn: asyncpg.Connection, now: str, due: str | None) -> Checkpoint | None:
