@@ -60,6 +60,7 @@ class Head:
     size: int
     chain: str
     frontier: tuple[str, ...]
+    end: int = 0  # one past the largest seq stored, read with the head in one snapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -356,9 +356,13 @@ class PostgresStore(PostgresOutbox):
             raise self._unavailable(exc) from exc
 
     async def head(self) -> Head:
-        rows = await self._fetch("SELECT size, chain, frontier FROM head WHERE id = 1")
-        size, chain, frontier = rows[0]
-        return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)))
+        # One statement, one snapshot: the head and the records it counts agree.
+        rows = await self._fetch(
+            "SELECT size, chain, frontier, (SELECT COALESCE(MAX(seq) + 1, 0) FROM records) "
+            "FROM head WHERE id = 1"
+        )
+        size, chain, frontier, end = rows[0]
+        return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)), int(end))
 
     async def records(
         self, query: Query, *, after: int = -1, before: int | None = None, limit: int = 1000

@@ -314,10 +314,11 @@ class SQLiteStore(SQLiteOutbox):
 
     async def head(self) -> Head:
         def read(conn: sqlite3.Connection) -> Head:
-            size, chain, frontier = conn.execute(
-                "SELECT size, chain, frontier FROM head"
+            size, chain, frontier, end = conn.execute(
+                "SELECT size, chain, frontier, "
+                "(SELECT COALESCE(MAX(seq) + 1, 0) FROM records) FROM head"
             ).fetchone()
-            return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)))
+            return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)), int(end))
 
         return await self._read(read)
 

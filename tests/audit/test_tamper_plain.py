@@ -93,6 +93,15 @@ async def rewrite_with_recomputed_hashes(db: Database) -> None:
     await db.execute("UPDATE head SET chain = $1", previous.hex())
 
 
+async def append_behind_the_head(db: Database) -> None:
+    # A record added at the end with its own hashes right, the head left alone.
+    last = await db.record(24)
+    forged = replace(last, seq=25, event_id="forged", event="given")
+    leaf = leaf_hash(forged.body())
+    chain = node_hash(bytes.fromhex(last.chain), leaf)
+    await db.insert(replace(forged, leaf=leaf.hex(), chain=chain.hex()))
+
+
 async def modify_archived_texts(db: Database) -> None:
     await db.execute("""UPDATE texts SET texts = '{"title":"Something else"}'""")
 
@@ -107,6 +116,7 @@ ATTACKS: list[tuple[Tamper, int | None, str]] = [
     (truncate_after_checkpoint, 15, "were deleted"),
     (truncate_tail, 22, "head says 25"),
     (rewrite_with_recomputed_hashes, None, "differ from what it signed"),
+    (append_behind_the_head, 25, "records were added after the last one"),
     (modify_archived_texts, None, "archived texts"),
 ]
 IDS = [attack.__name__ for attack, _, _ in ATTACKS]
