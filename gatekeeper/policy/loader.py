@@ -159,6 +159,10 @@ def _resolve(policy: Policy, base: Path) -> Policy:
         relative = store.removeprefix("sqlite:///")
         if relative and relative != ":memory:":
             store = f"sqlite:///{base / relative}"
+    witness = policy.audit.witness
+    if witness and not witness.startswith(("http://", "https://")):
+        # A trailing slash says "directory"; keep it through the join.
+        witness = str(base / witness) + ("/" if witness.endswith("/") else "")
     return policy.model_copy(
         update={
             "geoip": policy.geoip.model_copy(
@@ -171,7 +175,12 @@ def _resolve(policy: Policy, base: Path) -> Policy:
                 update={"directory": fix(policy.templates.directory)}
             ),
             "audit": policy.audit.model_copy(
-                update={"store": store, "signing_key": fix(policy.audit.signing_key)}
+                update={
+                    "store": store,
+                    "signing_key": fix(policy.audit.signing_key),
+                    "witness": witness,
+                    "retired_keys": tuple(base / p for p in policy.audit.retired_keys),
+                }
             ),
         }
     )
