@@ -13,7 +13,7 @@ from ..policy import Policy
 from ..visitor import Visitor
 from .banner import Banner
 from .endpoints import ConsentEndpoints
-from .gate import HostCategories, TagGate
+from .gate import GateStream, ScriptGate
 from .stage import ConsentContext, ConsentStage
 from .state import Consent, ConsentCookie, ConsentState
 
@@ -32,10 +32,10 @@ class ConsentFeature:
         self.banner = Banner(policy, renderer)
         self.context = ConsentContext(policy, log, self.banner)
         self.endpoints = ConsentEndpoints(policy, self.context, renderer, css_url)
-        self.hosts = HostCategories(
+        self.script_gate = ScriptGate(
             {name: c.hosts for name, c in policy.consent.categories.items() if c.hosts}
         )
-        self.gated = bool(self.hosts.patterns) or len(self.context.optional) > 0
+        self.gated = bool(self.script_gate.hosts) or len(self.context.optional) > 0
 
     def stage(self, app: Any) -> ConsentStage:
         return ConsentStage(app, self.context)
@@ -43,11 +43,11 @@ class ConsentFeature:
     def routes(self) -> dict[str, Route]:
         return self.endpoints.routes()
 
-    def gate(self, visitor: Visitor) -> TagGate | None:
+    def gate(self, visitor: Visitor) -> GateStream | None:
         """A streaming rewriter for this response, or None when everything is allowed."""
         consent = visitor.consent
         if not self.gated or not isinstance(consent, Consent):
             return None
         if all(consent.allows(name) for name in self.context.optional):
             return None
-        return TagGate(consent.allows, self.hosts)
+        return self.script_gate.stream(consent.allows)

@@ -1,0 +1,230 @@
+"""Pieces of the WHATWG HTML tokenizer, on bytes, for scanners that look at a few tags.
+
+Each function reads one construct exactly as the HTML standard's tokenizer does (tags with
+their attribute states, comments with `<!-->` and `--!>`, bogus comments, CDATA sections,
+raw text and the script data escape states) and says where it ends, or that the data
+stops before it does (the caller holds the bytes and asks again with more). Positions are
+byte offsets; CR counts as whitespace because the input stream turns it into LF first.
+Scanners pass a lower-cased copy (`bytes.lower()`, ASCII only, same offsets) where a
+function takes `low`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from html.entities import html5 as _NAMED
+
+WS = b"\t\n\x0c\r "
+
+_ATTR = re.compile(
+    rb"""([^\t\n\x0c\r />][^\t\n\x0c\r />=]*+)"""
+    rb"""(?>[\t\n\x0c\r ]*+(=)[\t\n\x0c\r ]*+(?>"([^"]*+)"|'([^']*+)'|([^\t\n\x0c\r >]++))?)?"""
+)
+_TAG = re.compile(
+    rb"</?[a-zA-Z][^\t\n\x0c\r />]*+"
+    rb"(?>[\t\n\x0c\r /]++|[^\t\n\x0c\r />][^\t\n\x0c\r />=]*+"
+    rb"""(?>[\t\n\x0c\r ]*+=[\t\n\x0c\r ]*+(?>"[^"]*+"|'[^']*+'|[^\t\n\x0c\r >]++)?)?)*+>"""
+)
+_NAME = re.compile(rb"</?([a-zA-Z][^\t\n\x0c\r />]*+)")
+
+
+@dataclass(slots=True)
+class Attr:
+    name: str  # lower-cased as the tokenizer does
+    name_start: int
+    name_end: int
+    value_start: int  # == value_end for an attribute without a value
+    value_end: int
+    quoted: bool
+
+    def raw(self, data: bytes) -> bytes:
+        return data[self.value_start : self.value_end]
+
+
+@dataclass(slots=True)
+class Tag:
+    start: int
+    end: int  # just past ">"
+    name: str  # lower-cased
+    is_end: bool
+    attrs: list[Attr]  # in source order, duplicates included
+    self_closing: bool
+
+    def first(self) -> dict[str, Attr]:
+        """Attributes by name; a repeated name keeps its first occurrence, as parsers do."""
+        out: dict[str, Attr] = {}
+        for attr in self.attrs:
+            out.setdefault(attr.name, attr)
+        return out
+
+
+def _lower(raw: bytes) -> str:
+    return raw.lower().decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def tag_end(data: bytes, start: int) -> int:
+    """Index just past the `>` of the tag opened at `start` (`<a` or `</a`), -1 if the data
+    stops first."""
+    match = _TAG.match(data, start)
+    return match.end() if match else -1
+
+
+def read_tag(data: bytes, start: int) -> Tag | None:
+    """The start or end tag opened at `start`, or None while its `>` is not in `data`."""
+    match = _TAG.match(data, start)
+    if match is None:
+        return None
+    end = match.end()
+    name = _NAME.match(data, start)
+    assert name is not None
+    attrs: list[Attr] = []
+    last = start
+    for attr in _ATTR.finditer(data, name.end(), end - 1):
+        if attr.group(2) is None:
+            v_start = v_end = attr.end()
+            quoted = False
+        elif attr.group(3) is not None:
+            v_start, v_end, quoted = attr.start(3), attr.end(3), True
+        elif attr.group(4) is not None:
+            v_start, v_end, quoted = attr.start(4), attr.end(4), True
+        elif attr.group(5) is not None:
+            v_start, v_end, quoted = attr.start(5), attr.end(5), False
+        else:
+            v_start = v_end = attr.end()
+            quoted = False
+        attrs.append(
+            Attr(_lower(attr.group(1)), attr.start(1), attr.end(1), v_start, v_end, quoted)
+        )
+        last = attr.end()
+    # `/>` closes the tag as self-closing only when the slash is not part of a value.
+    self_closing = data[end - 2 : end - 1] == b"/" and max(last, name.end()) <= end - 2
+    return Tag(start, end, _lower(name.group(1)), data[start + 1] == 0x2F, attrs, self_closing)
+
+
+def comment_end(data: bytes, start: int) -> int:
+    """Index just past the comment opened by `<!--` at `start`, or -1 (data stops first).
+
+    `<!-->` and `<!--->` close at once; otherwise the first `-->` or `--!>` after the
+    opening, which may not borrow the opening's dashes.
+    """
+    body = start + 4
+    if data.startswith(b">", body):
+        return body + 1
+    if data.startswith(b"->", body):
+        return body + 2
+    match = _COMMENT_END.search(data, body)
+    return match.end() if match else -1
+
+
+_COMMENT_END = re.compile(rb"--!?>")
+
+
+def bogus_end(data: bytes, start: int) -> int:
+    """Index just past the `>` ending a bogus comment or DOCTYPE opened at `start`, or -1."""
+    end = data.find(b">", start)
+    return end + 1 if end >= 0 else -1
+
+
+def cdata_end(data: bytes, start: int) -> int:
+    """Index just past `]]>` ending the CDATA section opened at `start`, or -1."""
+    end = data.find(b"]]>", start + 9)
+    return end + 3 if end >= 0 else -1
+
+
+def end_tag_at(low: bytes, pos: int, name: bytes) -> bool:
+    """Whether `low[pos:]` opens an end tag for `name` (followed by whitespace, / or >)."""
+    n = len(name)
+    return (
+        low.startswith(b"</", pos)
+        and low.startswith(name, pos + 2)
+        and len(low) > pos + 2 + n
+        and low[pos + 2 + n] in b"\t\n\x0c\r />"
+    )
+
+
+def raw_text_end(low: bytes, pos: int, name: bytes) -> tuple[int, int]:
+    """In RCDATA or RAWTEXT for element `name`, from `pos`: (start of its end tag, -1), or
+    (-1, keep): no end tag yet, and bytes from `keep` on may still start one."""
+    marker = b"</" + name
+    while True:
+        at = low.find(marker, pos)
+        if at < 0:
+            return -1, max(pos, len(low) - len(marker))
+        if len(low) <= at + len(marker):
+            return -1, at
+        if low[at + len(marker)] in b"\t\n\x0c\r />":
+            return at, -1
+        pos = at + 1
+
+
+# Script data: the states that matter are plain, escaped (after `<!--`) and double
+# escaped (after `<script` inside an escaped run); everything else only emits text.
+SCRIPT, ESCAPED, DOUBLE = 0, 1, 2
+_SCRIPT_PLAIN = re.compile(rb"<!--|</script[\t\n\x0c\r />]")
+_SCRIPT_ESCAPED = re.compile(rb"-->|</script[\t\n\x0c\r />]|<script[\t\n\x0c\r />]")
+_SCRIPT_DOUBLE = re.compile(rb"-->|</script[\t\n\x0c\r />]")
+_SCRIPT_HOLD = 9  # len("</script") : a marker can straddle a chunk boundary
+
+
+def script_data_end(low: bytes, pos: int, state: int) -> tuple[int, int, int]:
+    """Scan script data from `pos` in `state`: (start of `</script`, state, -1) when the
+    script ends, else (-1, state, keep) with bytes from `keep` held for the next chunk."""
+    while True:
+        if state == SCRIPT:
+            match = _SCRIPT_PLAIN.search(low, pos)
+        elif state == ESCAPED:
+            # `-->` may reuse the dashes of the `<!--` that opened the escape.
+            match = _SCRIPT_ESCAPED.search(low, pos)
+        else:
+            match = _SCRIPT_DOUBLE.search(low, pos)
+        if match is None:
+            return -1, state, max(pos, len(low) - _SCRIPT_HOLD)
+        token = match.group()
+        if token == b"<!--":
+            # Reusing `<!--`'s own dashes: `<!-->` and `<!--->` leave the escape at once.
+            state, pos = ESCAPED, match.end() - 2
+        elif token == b"-->":
+            state, pos = SCRIPT, match.end()
+        elif token.startswith(b"</"):
+            if state != DOUBLE:
+                return match.start(), state, -1
+            state, pos = ESCAPED, match.end()
+        else:
+            state, pos = DOUBLE, match.end()
+
+
+# Character references in attribute values -------------------------------------------
+
+_REF = re.compile(r"&(#[xX][0-9a-fA-F]+;?|#[0-9]+;?|[a-zA-Z][a-zA-Z0-9]*;?)")
+_LONGEST = max(len(name) for name in _NAMED)
+
+
+def _named(match: re.Match[str], text: str) -> str:
+    body = match.group(1)
+    if body[0] == "#":
+        return html.unescape("&" + body)
+    for size in range(min(len(body), _LONGEST), 0, -1):
+        candidate = body[:size]
+        if candidate in _NAMED:
+            if candidate[-1] != ";":
+                # In attribute values a reference without `;` followed by `=` or an
+                # alphanumeric stays as written (the legacy exception).
+                after = match.start(1) + size
+                nxt = text[after : after + 1]
+                if nxt == "=" or nxt.isascii() and nxt.isalnum():
+                    return match.group(0)
+            return _NAMED[candidate] + body[size:]
+    return match.group(0)
+
+
+def decode_attr(raw: bytes) -> str:
+    """An attribute value as the DOM sees it: character references decoded by the rules
+    for attribute values, NUL as U+FFFD, bytes read as UTF-8."""
+    text = raw.decode("utf-8", "replace")
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if "&" not in text:
+        return text
+    return _REF.sub(lambda m: _named(m, text), text)
