@@ -18,14 +18,17 @@ from html.entities import html5 as _NAMED
 
 WS = b"\t\n\x0c\r "
 
+# After a name, `=` commits to a value: quoted, unquoted (not opening with a quote), or
+# empty right before `>`; an unterminated quote never reads as anything else.
+_VALUE = rb"""(?>"([^"]*+)"|'([^']*+)'|([^\t\n\x0c\r >"'][^\t\n\x0c\r >]*+)|(?=>))"""
 _ATTR = re.compile(
-    rb"""([^\t\n\x0c\r />][^\t\n\x0c\r />=]*+)"""
-    rb"""(?>[\t\n\x0c\r ]*+(=)[\t\n\x0c\r ]*+(?>"([^"]*+)"|'([^']*+)'|([^\t\n\x0c\r >]++))?)?"""
+    rb"([^\t\n\x0c\r />][^\t\n\x0c\r />=]*+)"
+    rb"(?:[\t\n\x0c\r ]*+(=)[\t\n\x0c\r ]*+" + _VALUE + rb"|(?![\t\n\x0c\r ]*+=))"
 )
 _TAG = re.compile(
     rb"</?[a-zA-Z][^\t\n\x0c\r />]*+"
     rb"(?>[\t\n\x0c\r /]++|[^\t\n\x0c\r />][^\t\n\x0c\r />=]*+"
-    rb"""(?>[\t\n\x0c\r ]*+=[\t\n\x0c\r ]*+(?>"[^"]*+"|'[^']*+'|[^\t\n\x0c\r >]++)?)?)*+>"""
+    rb"(?:[\t\n\x0c\r ]*+=[\t\n\x0c\r ]*+" + _VALUE.replace(b"(", b"(?:").replace(b"(?:?", b"(?") + rb"|(?![\t\n\x0c\r ]*+=)))*+>"
 )
 _NAME = re.compile(rb"</?([a-zA-Z][^\t\n\x0c\r />]*+)")
 
@@ -81,7 +84,7 @@ def read_tag(data: bytes, start: int) -> Tag | None:
     assert name is not None
     attrs: list[Attr] = []
     last = start
-    for attr in _ATTR.finditer(data, name.end(), end - 1):
+    for attr in _ATTR.finditer(data, name.end(), end):
         if attr.group(2) is None:
             v_start = v_end = attr.end()
             quoted = False
