@@ -85,7 +85,7 @@ def parse_host(text: str) -> str | None:
         labels.pop()
     if _is_number(labels[-1]):
         return _ipv4(labels)
-    return ".".join(labels)
+    return ".".join(labels).rstrip(".") or None
 
 
 def _to_ascii(text: str) -> str | None:
