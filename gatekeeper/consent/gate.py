@@ -66,6 +66,10 @@ _TCF = ("data-tcf-vendor", "data-tcf-purposes")
 _ASCII_WS = "\t\n\x0c\r "
 _DIGITS = re.compile(r"[0-9]+")
 SRCDOC_DEPTH = 2
+# Bytes without which a tag has no consent mark and no URL off the page's own host
+# (a scheme, `//` or `\\`, a character reference, or a tab/newline that parsers drop).
+_QUICK = re.compile(rb"[:&\\\t\n\r]|//|data-consent", re.IGNORECASE)
+_QUICK_TCF = re.compile(rb"[:&\\\t\n\r]|//|data-consent|data-tcf", re.IGNORECASE)
 RUNAWAY = {  # inserted first into a tag too long to read: the first of repeated attributes wins
     "script": b' type="text/plain"',
     "iframe": b' srcdoc="" src=""',
@@ -157,6 +161,8 @@ class GateStream:
         self.tcf = tcf
         self.base_host = page_host.lower().rstrip(".") if page_host else None
         self.base_seen = False
+        self.own_clean = not (self.base_host and gate.hosts.of_host(self.base_host))
+        self.quick_marks = _QUICK_TCF if tcf is not None else _QUICK
         self.depth = depth
         self.media: list[tuple[str, list[tuple[str, bytes]]]] = []  # open tagged media
         self.refused: dict[str, None] = {}  # categories held back, for srcdoc frames
@@ -182,7 +188,12 @@ class GateStream:
 
     def start(self, data: bytes, tag: Tag, svg: bool) -> bytes | None:
         name = tag.name
-        first = tag.first()
+        if not self.media and name != "base" and self.own_clean:
+            # Most tags are decided by their bytes alone: no consent marks and no URL that
+            # could leave the page's own host (which no category names).
+            if not self.quick_marks.search(data, tag.start, tag.end):
+                return None
+        first = tag.first(data)
         if svg:
             attrs = SVG_ATTRS[name]
         elif name == "base":
@@ -227,6 +238,7 @@ class GateStream:
         hosts = url_hosts(tk.decode_attr(href.raw(data)), self.base_host)
         if hosts:
             self.base_host = hosts[-1]
+            self.own_clean = not self.gate.hosts.of_host(self.base_host)
 
     def _marks(self, data: bytes, first: Mapping[str, tk.Attr]) -> list[tuple[str, bytes]]:
         """The element's own consent marks: data-consent and (with a TCF callback) the
@@ -304,12 +316,12 @@ class GateStream:
     ) -> bytes:
         out: list[bytes] = []
         pos = tag.start
-        for attr in tag.attrs:
+        for attr in tag.attrs(data):
             if attr.name in attrs or (script and attr.name == "type"):
                 out.append(data[pos : attr.name_start])
                 out.append(_renamed(attr.name))
                 pos = attr.name_end
-        insert = tag.end - (2 if tag.self_closing else 1)
+        insert = tag.end - (2 if tag.self_closing(data) else 1)
         out.append(data[pos:insert])
         if script:
             out.append(b' type="text/plain"')

@@ -300,9 +300,13 @@ class Scanner:
             return
         replaced = self.handler.start(data, tag, False) if tag.name in self.spec.html else None
         out.append(data[tag.start : tag.end] if replaced is None else replaced)
-        self._after_html_start(tag.name, tag.self_closing, tag)
+        name = tag.name
+        if name in ("svg", "math"):
+            self._after_html_start(name, tag.self_closing(data))
+        else:
+            self._after_html_start(name, False)
 
-    def _after_html_start(self, name: str, self_closing: bool, tag: Tag | None) -> None:
+    def _after_html_start(self, name: str, self_closing: bool) -> None:
         if name == "script":
             self.mode, self.script = SCRIPT, tk.SCRIPT
         elif name in RAW_TEXT:
@@ -454,7 +458,7 @@ class Scanner:
         name = tag.name
         if not self._uses_html_rules(name):
             if name in BREAKOUT or (
-                name == "font" and any(a.name in ("color", "face", "size") for a in tag.attrs)
+                name == "font" and any(a.name in ("color", "face", "size") for a in tag.attrs(data))
             ):
                 self._pop_to_html()
                 if not self.stack:
@@ -466,7 +470,7 @@ class Scanner:
                     self.handler.start(data, tag, True) if svg and name in self.spec.svg else None
                 )
                 out.append(data[tag.start : tag.end] if replaced is None else replaced)
-                if not tag.self_closing:
+                if not tag.self_closing(data):
                     self.stack.append(Node(name, ns, self._html_point(data, tag, ns)))
                 return True
         self._html_tag(data, tag, out)
@@ -478,7 +482,7 @@ class Scanner:
             return tag.name in SVG_HTML_POINTS
         if tag.name != "annotation-xml":
             return False
-        encoding = tag.first().get("encoding")
+        encoding = tag.first(data).get("encoding")
         value = tk.decode_attr(encoding.raw(data)).lower() if encoding else ""
         return value in ("text/html", "application/xhtml+xml")
 
@@ -531,7 +535,7 @@ class Scanner:
             if not self_closing:
                 self.stack.append(Node(name, "svg"))
         else:
-            self._after_html_start(name, self_closing, None)
+            self._after_html_start(name, self_closing)
         return end
 
 

@@ -26,7 +26,7 @@ _ATTR = re.compile(
     rb"(?:[\t\n\x0c\r ]*+(=)[\t\n\x0c\r ]*+" + _VALUE + rb"|(?![\t\n\x0c\r ]*+=))"
 )
 _TAG = re.compile(
-    rb"</?[a-zA-Z][^\t\n\x0c\r />]*+"
+    rb"</?([a-zA-Z][^\t\n\x0c\r />]*+)"
     rb"(?>[\t\n\x0c\r /]++|[^\t\n\x0c\r />][^\t\n\x0c\r />=]*+"
     rb"(?:[\t\n\x0c\r ]*+=[\t\n\x0c\r ]*+" + _VALUE.replace(b"(", b"(?:").replace(b"(?:?", b"(?") + rb"|(?![\t\n\x0c\r ]*+=)))*+>"
 )
@@ -46,21 +46,56 @@ class Attr:
         return data[self.value_start : self.value_end]
 
 
-@dataclass(slots=True)
 class Tag:
-    start: int
-    end: int  # just past ">"
-    name: str  # lower-cased
-    is_end: bool
-    attrs: list[Attr]  # in source order, duplicates included
-    self_closing: bool
+    """A start or end tag; its attributes are read on first use (most tags a scanner
+    meets need only their name and end)."""
 
-    def first(self) -> dict[str, Attr]:
+    __slots__ = ("_attrs", "_self_closing", "end", "is_end", "name", "name_end", "start")
+
+    def __init__(self, start: int, end: int, name: str, name_end: int, is_end: bool) -> None:
+        self.start = start
+        self.end = end  # just past ">"
+        self.name = name  # lower-cased
+        self.name_end = name_end
+        self.is_end = is_end
+        self._attrs: list[Attr] | None = None
+        self._self_closing = False
+
+    def attrs(self, data: bytes) -> list[Attr]:
+        """In source order, duplicates included."""
+        if self._attrs is None:
+            self._read(data)
+        return self._attrs  # type: ignore[return-value]
+
+    def self_closing(self, data: bytes) -> bool:
+        if self._attrs is None:
+            self._read(data)
+        return self._self_closing
+
+    def first(self, data: bytes) -> dict[str, Attr]:
         """Attributes by name; a repeated name keeps its first occurrence, as parsers do."""
         out: dict[str, Attr] = {}
-        for attr in self.attrs:
+        for attr in self.attrs(data):
             out.setdefault(attr.name, attr)
         return out
+
+    def _read(self, data: bytes) -> None:
+        attrs: list[Attr] = []
+        end = self.end
+        last = self.name_end
+        for attr in _ATTR.finditer(data, self.name_end, end):
+            value = attr.lastindex
+            if value is None or value < 3:
+                v_start = v_end = attr.end()
+            else:
+                v_start, v_end = attr.start(value), attr.end(value)
+            attrs.append(
+                Attr(_lower(attr.group(1)), attr.start(1), attr.end(1), v_start, v_end, value in (3, 4))
+            )
+            last = attr.end()
+        self._attrs = attrs
+        # `/>` closes the tag as self-closing only when the slash is not part of a value.
+        self._self_closing = data[end - 2 : end - 1] == b"/" and last <= end - 2
 
 
 def _lower(raw: bytes) -> str:
@@ -79,31 +114,7 @@ def read_tag(data: bytes, start: int) -> Tag | None:
     match = _TAG.match(data, start)
     if match is None:
         return None
-    end = match.end()
-    name = _NAME.match(data, start)
-    assert name is not None
-    attrs: list[Attr] = []
-    last = start
-    for attr in _ATTR.finditer(data, name.end(), end):
-        if attr.group(2) is None:
-            v_start = v_end = attr.end()
-            quoted = False
-        elif attr.group(3) is not None:
-            v_start, v_end, quoted = attr.start(3), attr.end(3), True
-        elif attr.group(4) is not None:
-            v_start, v_end, quoted = attr.start(4), attr.end(4), True
-        elif attr.group(5) is not None:
-            v_start, v_end, quoted = attr.start(5), attr.end(5), False
-        else:
-            v_start = v_end = attr.end()
-            quoted = False
-        attrs.append(
-            Attr(_lower(attr.group(1)), attr.start(1), attr.end(1), v_start, v_end, quoted)
-        )
-        last = attr.end()
-    # `/>` closes the tag as self-closing only when the slash is not part of a value.
-    self_closing = data[end - 2 : end - 1] == b"/" and max(last, name.end()) <= end - 2
-    return Tag(start, end, _lower(name.group(1)), data[start + 1] == 0x2F, attrs, self_closing)
+    return Tag(start, match.end(), _lower(match.group(1)), match.end(1), data[start + 1] == 0x2F)
 
 
 def comment_end(data: bytes, start: int) -> int:
