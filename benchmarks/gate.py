@@ -31,16 +31,21 @@ def dense(size: int) -> bytes:
     rng = random.Random(1)
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Front</title>'
-        '<link rel="stylesheet" href="/site.css"><link rel="preconnect" href="https://www.googletagmanager.com">'
+        '<link rel="stylesheet" href="/site.css">'
+        '<link rel="preconnect" href="https://www.googletagmanager.com">'
         '<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
-        '<script>window.dataLayer=[];function gtag(){dataLayer.push(arguments)}</script></head><body>'
+        "<script>window.dataLayer=[];function gtag(){dataLayer.push(arguments)}</script>"
+        "</head><body>"
         '<svg width="16" height="16"><use href="#logo"/></svg>'
     ]
     total = len(parts[0])
     while total < size - 200:
         card = CARD.format(n=rng.randint(1, 9999))
         if rng.random() < 0.05:
-            card += '<ins class="adsbygoogle" data-ad-slot="1"></ins><script src="https://pagead2.googlesyndication.com/p.js"></script>\n'
+            card += (
+                '<ins class="adsbygoogle" data-ad-slot="1"></ins>'
+                '<script src="https://pagead2.googlesyndication.com/p.js"></script>\n'
+            )
         parts.append(card)
         total += len(card)
     parts.append("</body></html>")

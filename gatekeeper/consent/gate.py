@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from ..html import tokenize as tk
-from ..html.scanner import ScanSpec, Scanner
+from ..html.scanner import Scanner, ScanSpec
 from ..html.tokenize import Tag
 from .urlhost import HostCategories, url_hosts
 
@@ -188,11 +188,15 @@ class GateStream:
 
     def start(self, data: bytes, tag: Tag, svg: bool) -> bytes | None:
         name = tag.name
-        if not self.media and name != "base" and self.own_clean:
-            # Most tags are decided by their bytes alone: no consent marks and no URL that
-            # could leave the page's own host (which no category names).
-            if not self.quick_marks.search(data, tag.start, tag.end):
-                return None
+        # Most tags are decided by their bytes alone: no consent marks and no URL that
+        # could leave the page's own host (which no category names).
+        if (
+            not self.media
+            and name != "base"
+            and self.own_clean
+            and not self.quick_marks.search(data, tag.start, tag.end)
+        ):
+            return None
         first = tag.first(data)
         if svg:
             attrs = SVG_ATTRS[name]

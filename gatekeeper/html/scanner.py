@@ -19,39 +19,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
 from . import tokenize as tk
+from .elements import (
+    BREAKOUT,
+    MATH_TEXT,
+    NEVER_CLOSE,
+    RAW_TEXT,
+    SVG_HTML_POINTS,
+    VOID,
+    Node,
+)
 from .tokenize import Tag
 
 MAX_TAG = 64 * 1024
 
 # Modes of the scanner between constructs.
 DATA, RAW, SCRIPT, COMMENT, BOGUS, CDATA, PLAINTEXT, TAIL = range(8)
-
-RAW_TEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "textarea", "title"})
-VOID = frozenset(
-    "area base basefont bgsound br col embed frame hr image img input keygen link meta "
-    "param source track wbr".split()
-)
-BREAKOUT = frozenset(
-    "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr i "
-    "img li listing menu meta nobr ol p pre ruby s small span strong strike sub sup table "
-    "tt u ul var".split()
-)
-SPECIAL = frozenset(
-    "address applet area article aside base basefont bgsound blockquote body br button "
-    "caption center col colgroup dd details dir div dl dt embed fieldset figcaption figure "
-    "footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html iframe img "
-    "input keygen li link listing main marquee menu meta nav noembed noframes noscript "
-    "object ol p param plaintext pre script search section select source style summary "
-    "table tbody td template textarea tfoot th thead title tr track ul wbr xmp".split()
-)
-MATH_TEXT = frozenset({"mi", "mo", "mn", "ms", "mtext"})
-SVG_HTML_POINTS = frozenset({"foreignobject", "desc", "title"})
-# End tags that, with no matching element inside the svg/math, cannot close it.
-_NEVER_CLOSE = VOID | {"html", "body", "head"}
 
 
 class Handler(Protocol):
@@ -63,25 +48,6 @@ class Handler(Protocol):
 
     def runaway(self, name: str, svg: bool) -> bytes:
         """Attributes to insert after the name of a tag longer than MAX_TAG."""
-
-
-@dataclass(slots=True)
-class Node:
-    name: str
-    ns: str  # "html", "svg" or "math"
-    html_point: bool = False  # an HTML integration point
-
-    @property
-    def html_rules(self) -> bool:
-        return self.ns == "html" or self.html_point
-
-    @property
-    def special(self) -> bool:
-        if self.ns == "html":
-            return self.name in SPECIAL
-        if self.ns == "svg":
-            return self.name in SVG_HTML_POINTS
-        return self.name in MATH_TEXT or self.name == "annotation-xml"
 
 
 class ScanSpec:
@@ -255,7 +221,7 @@ class Scanner:
         out.append(data[lt : named.end()])
         if name and not is_end:
             out.append(self.handler.runaway(name, svg))
-        self.mode, self.tail = TAIL, _TAG_NAME
+        self.mode, self.tail = TAIL, tk.TAG_NAME
         self.tail_tag = (name or tk._lower(named.group(1)), is_end, svg)
         return named.end()
 
@@ -515,13 +481,13 @@ class Scanner:
                 return
         # Past the outermost svg/math: an element the scanner did not follow. Taken to be
         # open (an author's missing `</svg>`), unless that name can never be.
-        if name not in _NEVER_CLOSE:
+        if name not in NEVER_CLOSE:
             stack.clear()
 
     # The rest of a runaway tag ---------------------------------------------------------
 
     def _tail(self, data: bytes, pos: int, out: list[bytes]) -> int:
-        end, self.tail, self_closing = _tag_tail(data, pos, self.tail)
+        end, self.tail, self_closing = tk.tag_tail(data, pos, self.tail)
         if end < 0:
             out.append(data[pos:])
             return len(data)
@@ -537,61 +503,3 @@ class Scanner:
         else:
             self._after_html_start(name, self_closing)
         return end
-
-
-# Tag states after the name, for the tail of a runaway tag.
-_TAG_NAME, _BEFORE_ATTR, _ATTR_NAME, _AFTER_ATTR, _BEFORE_VALUE = range(5)
-_DQ, _SQ, _UNQUOTED, _AFTER_QUOTED, _SELF_CLOSING = range(5, 10)
-_SLASH, _EQUALS, _GT = 0x2F, 0x3D, 0x3E
-
-
-def _tag_tail(data: bytes, pos: int, state: int) -> tuple[int, int, bool]:
-    """Run the tokenizer's tag states from `pos`: (index past `>`, state, self-closing),
-    or (-1, state, False) when the data stops first."""
-    n = len(data)
-    while pos < n:
-        if state == _DQ or state == _SQ:
-            close = data.find(b'"' if state == _DQ else b"'", pos)
-            if close < 0:
-                return -1, state, False
-            pos, state = close + 1, _AFTER_QUOTED
-            continue
-        c = data[pos]
-        pos += 1
-        if c == _GT:
-            return pos, state, state == _SELF_CLOSING
-        space = c in tk.WS
-        if state == _TAG_NAME or state == _UNQUOTED:
-            if space:
-                state = _BEFORE_ATTR
-            elif c == _SLASH and state == _TAG_NAME:
-                state = _SELF_CLOSING
-        elif state == _ATTR_NAME:
-            if space:
-                state = _AFTER_ATTR
-            elif c == _SLASH:
-                state = _SELF_CLOSING
-            elif c == _EQUALS:
-                state = _BEFORE_VALUE
-        elif state == _AFTER_ATTR:
-            if c == _SLASH:
-                state = _SELF_CLOSING
-            elif c == _EQUALS:
-                state = _BEFORE_VALUE
-            elif not space:
-                state = _ATTR_NAME
-        elif state == _BEFORE_VALUE:
-            if c == 0x22:
-                state = _DQ
-            elif c == 0x27:
-                state = _SQ
-            elif not space:
-                state = _UNQUOTED
-        else:  # before an attribute name, after a quoted value, after a lone `/`
-            if space:
-                state = _BEFORE_ATTR
-            elif c == _SLASH:
-                state = _SELF_CLOSING
-            else:
-                state = _ATTR_NAME
-    return -1, state, False

@@ -28,7 +28,9 @@ _ATTR = re.compile(
 _TAG = re.compile(
     rb"</?([a-zA-Z][^\t\n\x0c\r />]*+)"
     rb"(?>[\t\n\x0c\r /]++|[^\t\n\x0c\r />][^\t\n\x0c\r />=]*+"
-    rb"(?:[\t\n\x0c\r ]*+=[\t\n\x0c\r ]*+" + _VALUE.replace(b"(", b"(?:").replace(b"(?:?", b"(?") + rb"|(?![\t\n\x0c\r ]*+=)))*+>"
+    rb"(?:[\t\n\x0c\r ]*+=[\t\n\x0c\r ]*+"
+    + _VALUE.replace(b"(", b"(?:").replace(b"(?:?", b"(?")  # the same, without groups
+    + rb"|(?![\t\n\x0c\r ]*+=)))*+>"
 )
 _NAME = re.compile(rb"</?([a-zA-Z][^\t\n\x0c\r />]*+)")
 
@@ -89,9 +91,9 @@ class Tag:
                 v_start = v_end = attr.end()
             else:
                 v_start, v_end = attr.start(value), attr.end(value)
-            attrs.append(
-                Attr(_lower(attr.group(1)), attr.start(1), attr.end(1), v_start, v_end, value in (3, 4))
-            )
+            name = _lower(attr.group(1))
+            quoted = value in (3, 4)
+            attrs.append(Attr(name, attr.start(1), attr.end(1), v_start, v_end, quoted))
             last = attr.end()
         self._attrs = attrs
         # `/>` closes the tag as self-closing only when the slash is not part of a value.
@@ -227,7 +229,7 @@ def _named(match: re.Match[str], text: str) -> str:
                 # alphanumeric stays as written (the legacy exception).
                 after = match.start(1) + size
                 nxt = text[after : after + 1]
-                if nxt == "=" or nxt.isascii() and nxt.isalnum():
+                if nxt == "=" or (nxt.isascii() and nxt.isalnum()):
                     return match.group(0)
             return _NAMED[candidate] + body[size:]
     return match.group(0)
@@ -242,3 +244,61 @@ def decode_attr(raw: bytes) -> str:
     if "&" not in text:
         return text
     return _REF.sub(lambda m: _named(m, text), text)
+
+
+# Tag states after the name, for the tail of a runaway tag.
+TAG_NAME, _BEFORE_ATTR, _ATTR_NAME, _AFTER_ATTR, _BEFORE_VALUE = range(5)
+_DQ, _SQ, _UNQUOTED, _AFTER_QUOTED, _SELF_CLOSING = range(5, 10)
+_SLASH, _EQUALS, _GT = 0x2F, 0x3D, 0x3E
+
+
+def tag_tail(data: bytes, pos: int, state: int) -> tuple[int, int, bool]:
+    """Run the tokenizer's tag states from `pos`: (index past `>`, state, self-closing),
+    or (-1, state, False) when the data stops first."""
+    n = len(data)
+    while pos < n:
+        if state in (_DQ, _SQ):
+            close = data.find(b'"' if state == _DQ else b"'", pos)
+            if close < 0:
+                return -1, state, False
+            pos, state = close + 1, _AFTER_QUOTED
+            continue
+        c = data[pos]
+        pos += 1
+        if c == _GT:
+            return pos, state, state == _SELF_CLOSING
+        space = c in WS
+        if state in (TAG_NAME, _UNQUOTED):
+            if space:
+                state = _BEFORE_ATTR
+            elif c == _SLASH and state == TAG_NAME:
+                state = _SELF_CLOSING
+        elif state == _ATTR_NAME:
+            if space:
+                state = _AFTER_ATTR
+            elif c == _SLASH:
+                state = _SELF_CLOSING
+            elif c == _EQUALS:
+                state = _BEFORE_VALUE
+        elif state == _AFTER_ATTR:
+            if c == _SLASH:
+                state = _SELF_CLOSING
+            elif c == _EQUALS:
+                state = _BEFORE_VALUE
+            elif not space:
+                state = _ATTR_NAME
+        elif state == _BEFORE_VALUE:
+            if c == 0x22:
+                state = _DQ
+            elif c == 0x27:
+                state = _SQ
+            elif not space:
+                state = _UNQUOTED
+        else:  # before an attribute name, after a quoted value, after a lone `/`
+            if space:
+                state = _BEFORE_ATTR
+            elif c == _SLASH:
+                state = _SELF_CLOSING
+            else:
+                state = _ATTR_NAME
+    return -1, state, False

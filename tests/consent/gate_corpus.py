@@ -136,7 +136,7 @@ DECOYS: dict[str, str] = {
     "iframe-text": f'<iframe><img src="{T}.gif"></iframe>',
     "noembed-text": f'<noembed><img src="{T}.gif"></noembed>',
     "noframes-text": f'<noframes><img src="{T}.gif"></noframes>',
-    "script-text": f'<script>document.write(\'<img src="{T}.gif">\')</script>',
+    "script-text": f"<script>document.write('<img src=\"{T}.gif\">')</script>",
     "script-escaped-text": f'<script><!-- <img src="{T}.gif"> --></script>',
     "script-double-escaped": f'<script><!--<script></script><img src="{T}.gif">--></script>',
     "script-json": f'<script type="application/ld+json" src="{T}.js">{{}}</script>',
@@ -152,5 +152,5 @@ DECOYS: dict[str, str] = {
     "non-special-scheme": '<img src="foo://ad.doubleclick.net/x"><iframe src="data:text/html,x"></iframe>',
     "legacy-ref-not-decoded": '<img src="/x?a=1&copy=2" data-x="&notit">',
     "tag-name-prefix": f'<imgx src="{T}.gif"><scripts src="{T}.js"></scripts>',
-    "noscript-text-like": '<noscript><p>Enable JavaScript</p></noscript>',
+    "noscript-text-like": "<noscript><p>Enable JavaScript</p></noscript>",
 }

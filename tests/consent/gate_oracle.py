@@ -168,9 +168,13 @@ class Oracle:
     def judge(self, el, parent, urls: list[str]) -> Verdict:
         tagged = el.get("data-consent", "").split()
         holder = el
-        if not tagged and not self._tcf_marked(el) and parent is not None and parent.tag in (
-            HTML + "video", HTML + "audio", HTML + "picture"
-        ) and el.tag in (HTML + "source", HTML + "track", HTML + "img"):
+        if (
+            not tagged
+            and not self._tcf_marked(el)
+            and parent is not None
+            and parent.tag in (HTML + "video", HTML + "audio", HTML + "picture")
+            and el.tag in (HTML + "source", HTML + "track", HTML + "img")
+        ):
             tagged = parent.get("data-consent", "").split()
             holder = parent
         cats = set(tagged)
@@ -200,8 +204,10 @@ class Oracle:
         vendor = (el.get("data-tcf-vendor") or "").strip(SPACE)
         purposes = (el.get("data-tcf-purposes") or "").strip(SPACE)
         parts = [p.strip(SPACE) for p in purposes.split(",")] if purposes else []
-        if not vendor.isdigit() or not vendor.isascii() or not all(
-            p.isdigit() and p.isascii() for p in parts
+        if (
+            not vendor.isdigit()
+            or not vendor.isascii()
+            or not all(p.isdigit() and p.isascii() for p in parts)
         ):
             return True
         return not self.tcf(int(vendor), tuple(int(p) for p in parts))

@@ -37,14 +37,24 @@ DOC = (
 
 def test_refused_tags_become_inert():
     out = gate(DOC)
-    assert b'<script data-consent="analytics" data-gk-src="/a.js" nonce="n1" type="text/plain">' in out
+    assert (
+        b'<script data-consent="analytics" data-gk-src="/a.js" nonce="n1" type="text/plain">' in out
+    )
     assert b'<script data-consent="analytics" type="text/plain">var s = "<img src=x>";' in out
-    assert b'<iframe data-gk-src="https://ad.doubleclick.net/x?a=1" title="Ad" data-consent="ads">' in out
+    assert (
+        b'<iframe data-gk-src="https://ad.doubleclick.net/x?a=1" title="Ad" data-consent="ads">'
+        in out
+    )
     # Everything but the renamed attribute names stays byte for byte, quoting included.
     assert b"<img data-gk-src='/cat.png' alt=\"a > b\" data-consent=ads>" in out
     assert b'<IMG data-gk-src="//stats.doubleclick.net/p.gif" alt="" data-consent="ads">' in out
-    assert b'<script data-gk-type="module" data-consent="analytics" data-gk-src="/m.js" type="text/plain">' in out
-    assert b'data-gk-src="https://www.youtube.com/embed/1" title="Video" data-consent="video">' in out
+    assert (
+        b'<script data-gk-type="module" data-consent="analytics" data-gk-src="/m.js" type="text/plain">'
+        in out
+    )
+    assert (
+        b'data-gk-src="https://www.youtube.com/embed/1" title="Video" data-consent="video">' in out
+    )
 
 
 def test_untouched_tags():

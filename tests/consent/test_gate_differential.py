@@ -47,7 +47,7 @@ def test_all_cases_in_one_document_at_every_chunk_size():
 
 def test_frames_of_a_frameset_document():
     doc = (
-        '<!doctype html><html><head><title>f</title></head><frameset cols="50%,50%">'
-        '<frame src="https://ad.doubleclick.net/f"><frame src="/own.html"></frameset></html>'
-    ).encode()
+        b'<!doctype html><html><head><title>f</title></head><frameset cols="50%,50%">'
+        b'<frame src="https://ad.doubleclick.net/f"><frame src="/own.html"></frameset></html>'
+    )
     assert check(doc, allows_only()) == 1

@@ -34,9 +34,7 @@ documents = st.builds(
     st.sampled_from(sorted(CASES)),
     around,
 )
-SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
