@@ -51,3 +51,33 @@ def test_frames_of_a_frameset_document():
         b'<frame src="https://ad.doubleclick.net/f"><frame src="/own.html"></frameset></html>'
     )
     assert check(doc, allows_only()) == 1
+
+
+TCF_DOC = PAGE.format(
+    '<script data-tcf-vendor="755" data-tcf-purposes="1,3,4" src="/own/gtag.js"></script>'
+    '<img data-tcf-vendor=" 755 " data-tcf-purposes="1" src="/own/pixel.gif">'
+    '<img data-tcf-vendor="99" src="/own/other.gif">'
+    '<iframe data-tcf-vendor="7x" src="/own/malformed.html"></iframe>'
+    '<video data-tcf-vendor="755" data-tcf-purposes="2"><source src="/own/v.mp4"></video>'
+).encode()
+
+
+def test_tcf_marks_decide_with_a_callback():
+    calls = []
+
+    def tcf(vendor, purposes):
+        calls.append((vendor, purposes))
+        return vendor == 755 and set(purposes) <= {1, 3, 4}
+
+    everything = allows_only("ads", "analytics", "video")
+    held = check(TCF_DOC, everything, tcf=tcf)
+    assert held == 3  # vendor 99, the malformed vendor, the <source> of purpose 2's video
+    assert (755, (1, 3, 4)) in calls and (755, (1,)) in calls
+    out = gate(TCF_DOC, everything, tcf=tcf)
+    assert b'<script data-tcf-vendor="755" data-tcf-purposes="1,3,4" src="/own/gtag.js">' in out
+    assert b'<img data-tcf-vendor="99" data-gk-src="/own/other.gif">' in out
+    assert b'<source data-gk-src="/own/v.mp4" data-tcf-vendor="755" data-tcf-purposes="2">' in out
+
+
+def test_tcf_marks_are_ignored_without_a_callback():
+    assert gate(TCF_DOC, allows_only("ads", "analytics", "video")) == TCF_DOC
