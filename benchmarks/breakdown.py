@@ -114,7 +114,7 @@ def breakdown(
         adblock_open = per_call(lambda: plan.adblock.open(Page(scope, who, dict(values), 20000)))
         figures["adblock"] += adblock_open if plan.adblock.enabled else 0.0
         figures["notices"] = per_call(compose) - (adblock_open if plan.adblock.enabled else 0.0)
-        gate = consent.transform(who) if consent is not None else None
+        gate = consent.transform(who, scope) if consent is not None else None
         snippets = (
             Snippets(*composed[:1], top=composed[1], body=composed[2], transforms=())
             if composed
@@ -122,7 +122,7 @@ def breakdown(
         )
 
         def inject() -> object:
-            transforms = (consent.transform(who),) if gate is not None else ()
+            transforms = (consent.transform(who, scope),) if gate is not None else ()
             injection = Injection(
                 {**start, "headers": headers_out},
                 Snippets(snippets.head, snippets.top, transforms, snippets.body),

@@ -312,7 +312,7 @@ class Visit:
         scope = self.scope
         visitor = self.visitor
         consent = plan.consent
-        gate = consent.transform(visitor) if consent is not None else None
+        gate = consent.transform(visitor, scope) if consent is not None else None
         transforms = (gate,) if gate is not None else ()
         if status != 200 or scope["method"] != "GET" or is_fragment_request(scope["headers"]):
             return Snippets(transforms=transforms) if transforms else None
