@@ -278,6 +278,9 @@ def _resolve(policy: Policy, base: Path) -> Policy:
             "audit": policy.audit.model_copy(
                 update={"store": store, "signing_key": fix(policy.audit.signing_key)}
             ),
+            "tcf": policy.tcf.model_copy(
+                update={"gvl": policy.tcf.gvl.model_copy(update={"file": fix(policy.tcf.gvl.file)})}
+            ),
         }
     )
 
