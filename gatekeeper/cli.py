@@ -15,6 +15,7 @@ from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
 from .policy import PolicyError, load_policy
 from .policy.schema import Policy
+from .tcf.cli import register as register_tcf
 
 OK, FINDINGS, USAGE = 0, 1, 2
 
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_audit(commands)
     register_geoip(commands)
     register_adblock(commands)
+    register_tcf(commands)
     return parser
 
 
