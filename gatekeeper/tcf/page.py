@@ -10,7 +10,6 @@ Its object, every key always present:
     cmpId, cmpVersion       the policy's registered CMP id and version
     gdprApplies             the visitor is where tcf.places says GDPR applies
     tcfPolicyVersion        the vendor list's policy version
-    gvlVersion              the vendor list's version
     tcString                the visitor's TC string; "" when there is none
     eventStatus             "tcloaded" (a valid string, no notice), "cmpuishown" (the
                             notice is in this page), "useractioncomplete" (this page
@@ -44,7 +43,6 @@ class PageState:
     cmp_version: int
     gdpr_applies: bool
     policy_version: int
-    vendor_list_version: int
     tc_string: str = ""
     notice_shown: bool = False
     """The TCF notice (layer 1) is in this page."""
@@ -66,7 +64,6 @@ class PageState:
             "cmpVersion": self.cmp_version,
             "gdprApplies": self.gdpr_applies,
             "tcfPolicyVersion": self.policy_version,
-            "gvlVersion": self.vendor_list_version,
             "tcString": self.tc_string if self.gdpr_applies else "",
             "eventStatus": event,
             "displayStatus": display,

@@ -188,7 +188,7 @@ function gppapiCases(cases) {
     for (const key of Object.keys(require.cache)) {
       if (key.includes('@iabgpp')) delete require.cache[key];
     }
-    global.window = {addEventListener() {}, postMessage() {}};
+    global.window = {__gpp: () => [], addEventListener() {}, postMessage() {}};
     const lib = require('@iabgpp/cmpapi');
     const api = new lib.CmpApi(c.cmpId, c.cmpVersion);
     api.setSupportedAPIs(c.supportedAPIs);

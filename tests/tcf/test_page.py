@@ -12,9 +12,7 @@ TC = "CQSbk4AQSbk4ANwAAAENAwCgAAAAAAAAAAYgACPAAAAA.IDKQA4AAgAKAGQAygAAA"
 
 
 def state(**fields) -> dict:
-    base = dict(
-        cmp_id=4095, cmp_version=7, gdpr_applies=True, policy_version=5, vendor_list_version=142
-    )
+    base = dict(cmp_id=4095, cmp_version=7, gdpr_applies=True, policy_version=5)
     element = state_element(PageState(**{**base, **fields}))
     match = re.fullmatch(
         r'<script type="application/json" id="gk-tcf-state">(.*)</script>', str(element)
@@ -49,6 +47,6 @@ def test_gpp_fields_and_no_string_outside_gdpr():
 
 def test_no_string_can_close_the_element():
     element = str(
-        state_element(PageState(4095, 1, True, 5, 142, gpp_string="", tc_string="</script><b>"))
+        state_element(PageState(4095, 1, True, 5, gpp_string="", tc_string="</script><b>"))
     )
     assert "</script><b>" not in element and element.count("</script>") == 1

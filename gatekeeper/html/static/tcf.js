@@ -129,7 +129,7 @@
     var p = base();
     p.cmpLoaded = true; p.cmpStatus = state.error ? 'error' : 'loaded';
     p.displayStatus = state.displayStatus; p.apiVersion = '2';
-    p.gvlVersion = tc ? tc.vendorListVersion : state.gvlVersion;
+    if (tc && tc.vendorListVersion) p.gvlVersion = tc.vendorListVersion;
     return p;
   }
   // {id: bool} for ids 1 to the highest set (or for the ids asked about).
@@ -221,17 +221,16 @@
       delete gppListeners[parameter];
       return done(event('listenerRemoved', parameter, known), true);
     }
-    if ((command === 'hasSection' || command === 'getSection') && !parameter) return done(null, false);
-    if (command === 'hasSection') return done(parameter in parsed, true);
-    // Since TCF v2.2 the tcfeuv2 data is for event listeners only, as in @iabgpp/cmpapi.
-    if (command === 'getSection') return done(parameter !== 'tcfeuv2' && parsed[parameter] || null, true);
+    // As @iabgpp/cmpapi: success is whether there is an answer. Since TCF v2.2 the
+    // tcfeuv2 data is for event listeners only.
+    var answer = null;
+    if (command === 'hasSection' && parameter) answer = parameter in parsed;
+    if (command === 'getSection' && parameter !== 'tcfeuv2') answer = parsed[parameter] || null;
     if (command === 'getField') {
-      var parts = String(parameter).split('.');
-      if (parts.length !== 2) return done(null, false);
-      var sec = parts[0] !== 'tcfeuv2' && parsed[parts[0]];
-      return done(sec && parts[1] in sec ? sec[parts[1]] : null, true);
+      var parts = String(parameter).split('.'), sec = parts[0] !== 'tcfeuv2' && parsed[parts[0]];
+      if (parts.length === 2 && sec && parts[1] in sec) answer = sec[parts[1]];
     }
-    done(null, false);
+    done(answer, answer !== null);
   }
 
   function notify(previous) {
