@@ -139,7 +139,7 @@ class ConsentFeature:
             return None
         host = request_host(scope)
         page_host = host.rsplit(":", 1)[0] if host and not host.startswith("[") else host
-        return self.script_gate.stream(consent.allows, page_host=page_host)
+        return self.script_gate.stream(consent.allows, page_host=page_host, allowed=consent.allowed)
 
     # -- the consent log ----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 
 from ..html import tokenize as tk
@@ -138,11 +139,53 @@ class ScriptGate:
     def __init__(self, hosts: Mapping[str, Iterable[str]]) -> None:
         self.hosts = HostCategories(hosts)
         self.spec = ScanSpec(html=(*HTML_ATTRS, "base", "picture"), svg=SVG_ATTRS, ends=MEDIA)
+        self.documents = GatedDocuments()
 
     def stream(
-        self, allows: Allows, tcf: Tcf | None = None, page_host: str | None = None
+        self,
+        allows: Allows,
+        tcf: Tcf | None = None,
+        page_host: str | None = None,
+        allowed: frozenset[str] | None = None,
     ) -> GateStream:
-        return GateStream(self, allows, tcf, page_host)
+        """The gate of one response. `allowed`, the set `allows` says yes to, lets whole
+        documents seen before be answered from `documents` (never with a TCF callback,
+        whose answers depend on more than a set of categories)."""
+        stream = GateStream(self, allows, tcf, page_host)
+        if allowed is not None and tcf is None:
+            stream.cache_key = (allowed, stream.base_host)
+        return stream
+
+
+class GatedDocuments:
+    """Whole documents gated before, by content: the same anonymous page served to every
+    first-time visitor is gated once. A CRC-32 finds the entry and a full comparison of
+    the bytes confirms it, so a collision only costs a miss. Bounded in bytes."""
+
+    LIMIT = 16 * 1024 * 1024
+    LARGEST = 512 * 1024
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[object, int, int], tuple[bytes, bytes]] = {}
+        self._size = 0
+
+    def get(self, key: object, document: bytes) -> tuple[tuple[object, int, int], bytes | None]:
+        found_key = (key, zlib.crc32(document), len(document))
+        entry = self._entries.get(found_key)
+        return found_key, entry[1] if entry is not None and entry[0] == document else None
+
+    def put(self, key: tuple[object, int, int], document: bytes, gated: bytes) -> None:
+        if len(document) > self.LARGEST:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._size -= len(old[0]) + len(old[1])
+        self._entries[key] = (document, gated)
+        self._size += len(document) + len(gated)
+        while self._size > self.LIMIT:
+            first = next(iter(self._entries))
+            dropped = self._entries.pop(first)
+            self._size -= len(dropped[0]) + len(dropped[1])
 
 
 class GateStream:
@@ -169,6 +212,18 @@ class GateStream:
         self.scanner = Scanner(gate.spec, self)
         self.feed = self.scanner.feed
         self.finish = self.scanner.finish
+        self.cache_key: object = None
+
+    def whole(self, document: bytes) -> bytes:
+        """The gated bytes of a whole document (what `feed` then `finish` give)."""
+        if self.cache_key is None or len(document) > GatedDocuments.LARGEST:
+            return self.feed(document) + self.finish()
+        documents = self.gate.documents
+        key, gated = documents.get(self.cache_key, document)
+        if gated is None:
+            gated = self.feed(document) + self.finish()
+            documents.put(key, document, gated)
+        return gated
 
     # Handler ---------------------------------------------------------------------------
 
@@ -177,6 +232,11 @@ class GateStream:
             if self.media[i][0] == name:
                 del self.media[i:]
                 return
+
+    def quick(self) -> bool:
+        # Relative URLs stay on a host no category names, and no media element passes
+        # its marks on to the tags inside it.
+        return self.own_clean and not self.media and not self.base_seen
 
     def runaway(self, name: str, svg: bool) -> bytes:
         if svg:

@@ -49,6 +49,9 @@ class Handler(Protocol):
     def runaway(self, name: str, svg: bool) -> bytes:
         """Attributes to insert after the name of a tag longer than MAX_TAG."""
 
+    def quick(self) -> bool:
+        """Whether watched tags whose bytes show nothing refusable may go by unseen."""
+
 
 class ScanSpec:
     """What a scanner looks for, compiled once: HTML start tags handed to the handler,
@@ -65,7 +68,48 @@ class ScanSpec:
             rb"<(?:" + alternation + rb")[\t\n\x0c\r />]|<[!?]"
             rb"|</(?:" + ends_alt + rb")[\t\n\x0c\r />]|</(?![a-z])"
         )
+        # The same search, except that it passes over watched tags a handler may call
+        # harmless by their bytes alone (see `Handler.quick`): well-formed, no URL that
+        # could name another host, no consent marks. Most tags of a page are those, and
+        # the regex skips them without a Python step each.
+        stateful = RAW_TEXT | {"script", "plaintext", "svg", "math"}
+        kept = self.html & QUICK_EXCLUDED
+        quick = sorted(self.html - stateful - QUICK_EXCLUDED)
+        always = b"|".join(re.escape(n.encode()) for n in sorted(stateful | kept))
+        quick_alt = b"|".join(re.escape(n.encode()) for n in quick) or b"(?!)"
+        self.quick = re.compile(
+            rb"<(?:" + always + rb")[\t\n\x0c\r />]"
+            rb"|<(?:" + quick_alt + rb")(?!" + _SAFE_TAG_BODY + rb">)[\t\n\x0c\r />]"
+            rb"|<[!?]|</(?:" + ends_alt + rb")[\t\n\x0c\r />]|</(?![a-z])"
+        )
 
+
+# Watched tags never passed over by the quick search: they change what later tags mean.
+QUICK_EXCLUDED = frozenset({"base", "video", "audio", "picture"})
+# The attributes of a well-formed tag (as a WHATWG tokenizer reads it: the first `>`
+# ends it) whose values hold no `//`, `\`, `:`, `&`, tab or line break — so no URL in it
+# can leave the page's host — and no consent marks (data-consent, data-tcf-*). Matched
+# on the lower-cased copy.
+_WS = rb"[\t\n\x0c\r ]"
+_SAFE_DQ = rb'"(?:[^"<>&:\\\t\n\r\x0c/]|/(?!/))*+"'
+_SAFE_SQ = rb"'(?:[^'<>&:\\\t\n\r\x0c/]|/(?!/))*+'"
+_SAFE_UNQUOTED = rb"(?:[^\t\n\x0c\r \"'=<>`&:\\/]|/(?![/>]))++"
+_SAFE_TAG_BODY = (
+    rb"(?:" + _WS + rb"++(?!data-(?:consent|tcf))[a-z_][-a-z0-9_.]*+"
+    rb"(?:"
+    + _WS
+    + rb"*+="
+    + _WS
+    + rb"*+(?:"
+    + _SAFE_DQ
+    + rb"|"
+    + _SAFE_SQ
+    + rb"|"
+    + _SAFE_UNQUOTED
+    + rb"))?)*+"
+    + _WS
+    + rb"*+/?"
+)
 
 # A `=` opening a quoted value that holds `<` or `>`: the one way a tag hides markup.
 _HIDING = re.compile(rb"""=[\t\n\x0c\r ]*+(?:"[^"<>]*+[<>]|'[^'<>]*+[<>])""")
@@ -137,8 +181,9 @@ class Scanner:
     # HTML content, fast path -----------------------------------------------------------
 
     def _data(self, data: bytes, low: bytes, pos: int, out: list[bytes], final: bool) -> int:
-        find = self.spec.candidates.search
+        spec, handler = self.spec, self.handler
         while True:
+            find = spec.quick.search if handler.quick() else spec.candidates.search
             match = find(low, pos)
             hit = match.start() if match else len(data)
             exact = self._unproven(data, pos, hit)

@@ -106,3 +106,33 @@ def test_hosts_match_subdomains_and_the_domain_itself():
     assert hosts.of_url("https://doubleclick.net.evil.com/x", None) == ()
     assert hosts.of_url("/local.js", None) == ()
     assert hosts.of_url("/local.js", "ad.doubleclick.net") == ("ads",)
+
+
+def test_a_whole_document_seen_before_is_answered_from_the_cache_byte_for_byte():
+    from gatekeeper.consent.gate import ScriptGate
+
+    script_gate = ScriptGate({"ads": ("*.doubleclick.net",)})
+    allowed = frozenset({"necessary"})
+
+    def gated(document: bytes) -> bytes:
+        stream = script_gate.stream(lambda c: c in allowed, page_host="news.test", allowed=allowed)
+        return stream.whole(document)
+
+    first = gated(DOC)
+    assert first == gated(DOC) and b'data-gk-src="/a.js"' in first
+    assert len(script_gate.documents._entries) == 1
+    changed = DOC.replace(b"/a.js", b"/b.js")
+    assert b'data-gk-src="/b.js"' in gated(changed)  # another document: gated afresh
+
+
+def test_a_checksum_collision_is_a_miss_never_another_documents_answer():
+    import zlib
+
+    from gatekeeper.consent.gate import GatedDocuments
+
+    documents = GatedDocuments()
+    mine, theirs = b"<p>mine</p>", b"<p>them</p>"
+    # Plant `theirs` under the key `mine` would have, as a CRC-32 collision would.
+    documents._entries[("k", zlib.crc32(mine), len(mine))] = (theirs, b"their answer")
+    _, answer = documents.get("k", mine)
+    assert answer is None
