@@ -34,6 +34,7 @@ from urllib.parse import quote, urljoin
 from .geo import GeoReader
 from .html.render import localise
 from .http import Headers, request_host
+from .memo import Memo
 from .net import IPAddress
 from .policy import Policy, compile_globs
 from .policy.codes import expand
@@ -116,8 +117,12 @@ class CountryRules:
         geo_available: bool = True,
     ) -> None:
         config = policy.geoblock
-        self._exempt_path = compile_globs((*config.exempt.paths, f"{policy.prefix}/static/*"))
-        self._exempt_networks = _Networks(config.exempt.networks)
+        exempt_path = compile_globs((*config.exempt.paths, f"{policy.prefix}/static/*"))
+        # Paths and places repeat from request to request: each answer is kept.
+        self._exempt_path: Memo[str, bool] = Memo(exempt_path, 4096)
+        self._exempt_networks = (
+            _Networks(config.exempt.networks) if config.exempt.networks else None
+        )
         # Without `block` there is nothing to ask the database, so it is never consulted.
         self._anonymous = anonymous if config.anonymous == "block" else None
         self._deny = expand(config.deny)
@@ -125,27 +130,32 @@ class CountryRules:
         self._rules = tuple(_path_rule(index, rule) for index, rule in enumerate(config.rules))
         self._unknown = Decision(_unknown_blocked(policy, geo_available), "geoblock.unknown")
         self._passed = Decision(False, "geoblock.allow") if self._allow is not None else ALLOWED
+        self._denied = Decision(True, "geoblock.deny")
+        self._not_allowed = Decision(True, "geoblock.allow")
+        self._decided: Memo[tuple[tuple[str, ...], str | None], Decision] = Memo(
+            lambda key: self._by_place(key[0], key[1] or ""), 8192
+        )
 
     def decide(self, visitor: Visitor, path: str) -> Decision:
-        if self._exempt_path(path):
+        if self._exempt_path[path]:
             return EXEMPT_PATH
         ip = visitor.ip
-        if ip is not None and ip in self._exempt_networks:
+        if ip is not None and self._exempt_networks is not None and ip in self._exempt_networks:
             return EXEMPT_NETWORK
         if self._anonymous is not None and ip is not None and self._anonymous.is_anonymous(ip):
             return ANONYMOUS
         places = visitor.places
         if not places:
             return self._unknown
-        return self._by_place(places, path)
+        return self._decided[(places, path if self._rules else None)]
 
     def _by_place(self, places: tuple[str, ...], path: str) -> Decision:
         deny = self._deny
         if deny and any(place in deny for place in places):
-            return Decision(True, "geoblock.deny")
+            return self._denied
         allow = self._allow
         if allow is not None and not any(place in allow for place in places):
-            return Decision(True, "geoblock.allow")
+            return self._not_allowed
         for rule in self._rules:
             if rule.matches(path):
                 return rule.decide(places)

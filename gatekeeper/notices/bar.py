@@ -3,12 +3,13 @@ stacked by priority, at the top of the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..endpoints import Request, Response, Route, json_response, redirect_to
 from ..html.fragment import Fragment
 from ..html.render import Renderer
 from ..http import set_cookie
+from ..memo import Memo
 from ..policy import path_matches
 from ..policy.codes import expand
 from ..policy.schema import Notification
@@ -39,6 +40,12 @@ class NotificationBar:
             )
             for note in ordered
         ]
+        # What a selection depends on, beyond the day and the language: only what some
+        # notification restricts by.
+        self._by_place = any(note.countries for note in notes)
+        self._by_path = any(note.paths for note in notes)
+        self._dismissible = any(note.dismissible for note in notes)
+        self._bars: Memo[tuple[object, ...], Fragment | None] = Memo(self._bar, 4096)
         self.rendered: dict[tuple[str, str], Fragment] = {}
         self.wrappers: dict[str, tuple[bytes, bytes]] = {}
         for language in languages:
@@ -52,19 +59,32 @@ class NotificationBar:
             self.wrappers[language] = (opening, closing)
 
     def selected(self, page: Page) -> list[Notification]:
-        day = page.day
         visitor = page.visitor
-        dismissed = dismissed_ids(visitor.cookies)
-        places = visitor.places
+        return self._select(
+            page.day,
+            visitor.places,
+            page.path,
+            visitor.language,
+            dismissed_ids(visitor.cookies.get(DISMISSED_COOKIE)),
+        )
+
+    def _select(
+        self,
+        day: int,
+        places: tuple[str, ...],
+        path: str,
+        language: str,
+        dismissed: frozenset[str],
+    ) -> list[Notification]:
         chosen = []
         for note, starts, ends, audience in self.notes:
             if (starts is not None and day < starts) or (ends is not None and day > ends):
                 continue
             if audience is not None and not any(place in audience for place in places):
                 continue
-            if note.paths and not path_matches(page.path, note.paths):
+            if note.paths and not path_matches(path, note.paths):
                 continue
-            if note.languages and visitor.language not in note.languages:
+            if note.languages and language not in note.languages:
                 continue
             if note.dismissible and note.id in dismissed:
                 continue
@@ -72,14 +92,35 @@ class NotificationBar:
         return chosen
 
     def parts(self, page: Page) -> Parts | None:
-        notes = self.selected(page)
+        visitor = page.visitor
+        bar = self._bars[
+            (
+                page.day,
+                visitor.language,
+                visitor.places if self._by_place else None,
+                page.path if self._by_path else None,
+                visitor.cookies.get(DISMISSED_COOKIE) if self._dismissible else None,
+            )
+        ]
+        return Parts(top=bar.fill(page.values)) if bar is not None else None
+
+    def _bar(self, key: tuple[object, ...]) -> Fragment | None:
+        """The bar for one combination of what selections depend on, rendered once."""
+        day, language, places, path, dismissed = key
+        notes = self._select(
+            day,  # type: ignore[arg-type]
+            places or (),  # type: ignore[arg-type]
+            path or "",  # type: ignore[arg-type]
+            language,  # type: ignore[arg-type]
+            dismissed_ids(dismissed),  # type: ignore[arg-type]
+        )
         if not notes:
             return None
-        language = page.visitor.language
-        opening, closing = self.wrappers[language]
-        values = page.values
-        inner = b"".join(self.rendered[(note.id, language)].fill(values) for note in notes)
-        return Parts(top=opening + inner + closing)
+        opening, closing = self.wrappers[language]  # type: ignore[index]
+        bar = Fragment(opening)
+        for note in notes:
+            bar = bar + self.rendered[(note.id, language)]  # type: ignore[index]
+        return bar + Fragment(closing)
 
     async def dismiss(self, request: Request) -> Response:
         """POST {prefix}/notifications/dismiss: remember a dismissal in a necessary cookie."""
@@ -87,7 +128,8 @@ class NotificationBar:
         if note not in self.ids:
             return json_response({"error": f"unknown notification {note!r}"}, 400)
         back = request.next_path()
-        kept = [i for i in dismissed_ids(request.visitor.cookies) if i in self.ids and i != note]
+        known = (request.visitor.cookies.get(DISMISSED_COOKIE) or "").split(".")
+        kept = [i for i in dict.fromkeys(known) if i in self.ids and i != note]
         response = json_response({"dismissed": note}) if request.wants_json else redirect_to(back)
         response.headers.append(
             set_cookie(
@@ -104,6 +146,6 @@ class NotificationBar:
         return {"/notifications/dismiss": Route(frozenset({"POST"}), self.dismiss)}
 
 
-def dismissed_ids(cookies: Mapping[str, str]) -> frozenset[str]:
-    value = cookies.get(DISMISSED_COOKIE)
+def dismissed_ids(value: str | None) -> frozenset[str]:
+    """The notification ids a gk_dismissed cookie value names."""
     return frozenset(value.split(".")) if value else frozenset()
