@@ -4,6 +4,11 @@ Templates are Jinja2 with autoescape on, so every policy string renders as text.
 operator's folder (policy `templates.directory`) overrides the built-in templates file by
 file. Nonces differ per response, so templates render a placeholder attribute once and
 `stamp_nonce` fills it in per request with a bytes replace.
+
+Templates write gatekeeper's own words as `{{ _("Dismiss") }}` and counted ones as
+`{{ ngettext("%(num)d cookie", "%(num)d cookies", n) }}`, looked up in the catalogue of
+the language being rendered (gatekeeper/i18n); `t(text)` picks an operator's text, or
+translates a built-in default.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from ..i18n import BuiltinText, Catalogue, catalogue
 
 BUILTIN = Path(__file__).resolve().parent / "templates"
 
@@ -23,9 +30,15 @@ _NONCE_SLOT_BYTES = NONCE_SLOT.encode()
 
 
 def localise(text: Mapping[str, str] | None, language: str, default: str) -> str:
-    """The text in `language`, else the default language, else any language given."""
+    """The text in `language`, else the default language, else any language given.
+
+    An operator's text is used as written; a built-in default is gatekeeper's own text in
+    the catalogue of `language` (falling back to `default`'s, then English).
+    """
     if not text:
         return ""
+    if isinstance(text, BuiltinText):
+        return catalogue(language, default).gettext(text.msgid)
     for key in (language, language.split("-")[0], default, "*"):
         if key in text:
             return text[key]
@@ -56,10 +69,26 @@ class Renderer:
         )
         self.env.globals["nonce_attr"] = Markup(NONCE_SLOT)
 
+    def catalogue(self, language: str) -> Catalogue:
+        return catalogue(language, self.default_language)
+
     def render(self, name: str, language: str, **context: Any) -> str:
-        """Render `name` with `t(text)` available to pick the visitor's language."""
+        """Render `name` in `language`: `t(text)`, `_(message)` and `ngettext(...)`."""
+        messages = self.catalogue(language)
 
         def t(text: Mapping[str, str] | None) -> str:
             return localise(text, language, self.default_language)
 
-        return self.env.get_template(name).render(lang=language, t=t, **context)
+        # As Jinja's "new style" gettext: keyword arguments fill %(name)s placeholders
+        # (escaped, unless they are markup), and ngettext always has `num`. Catalogue
+        # texts are text, never markup.
+        def gettext(message: str, **variables: Any) -> Markup:
+            text = escape(messages.gettext(message))
+            return text % variables if variables else text
+
+        def ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:
+            return escape(messages.ngettext(singular, plural, num)) % {"num": num, **variables}
+
+        return self.env.get_template(name).render(
+            lang=language, t=t, _=gettext, gettext=gettext, ngettext=ngettext, **context
+        )
