@@ -13,6 +13,7 @@ from .adblock.cli import register as register_adblock
 from .audit.cli import register as register_audit
 from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
+from .i18n.coverage import language_findings
 from .policy import PolicyError, load_policy
 from .policy.schema import Policy
 
@@ -32,9 +33,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(issue)
             status = FINDINGS
             continue
-        findings = geo_findings(policy)
+        findings = [f"{file}: {finding}" for finding in geo_findings(policy)]
+        findings += [str(issue) for issue in language_findings(policy, file)]
         for finding in findings:
-            print(f"{file}: {finding}")
+            print(finding)
         if findings:
             status = FINDINGS
             continue
