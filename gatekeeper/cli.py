@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .adblock.cli import register as register_adblock
@@ -14,8 +16,9 @@ from .audit.cli import register as register_audit
 from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
 from .i18n.coverage import language_findings
-from .policy import PolicyError, load_policy
+from .policy import LoadedPolicy, PolicyError, PolicyIssue, load_policy, read_policy
 from .policy.schema import Policy
+from .startup import startup_findings
 
 OK, FINDINGS, USAGE = 0, 1, 2
 
@@ -27,17 +30,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     for file in args.files:
         placeholders: set[str] | None = None if args.require_env else set()
         try:
-            policy = load_policy(file, placeholders=placeholders)
+            loaded = read_policy(file, placeholders=placeholders)
         except PolicyError as exc:
             for issue in exc.issues:
                 print(issue)
             status = FINDINGS
             continue
-        findings = [f"{file}: {finding}" for finding in geo_findings(policy)]
-        findings += [str(issue) for issue in language_findings(policy, file)]
+        errors: list[PolicyIssue] = []
+        if not args.policy_only:
+            found = startup_findings(loaded)
+            errors = found.errors
+            for warning in found.warnings:
+                print(f"{warning.file}:{warning.line}:{warning.column}: "
+                      f"{warning.path}: warning: {warning.message}")  # fmt: skip
+            if not errors and not found.unopened:
+                errors = _start(loaded)
+        for issue in errors:
+            print(issue)
+        findings = [f"{file}: {finding}" for finding in geo_findings(loaded.policy)]
+        findings += [str(issue) for issue in language_findings(loaded)]
         for finding in findings:
             print(finding)
-        if findings:
+        if errors or findings:
             status = FINDINGS
             continue
         note = ""
@@ -45,6 +59,25 @@ def cmd_check(args: argparse.Namespace) -> int:
             note = f" (checked with placeholders for unset {', '.join(sorted(placeholders))})"
         print(f"{file}: ok{note}")
     return status
+
+
+def _start(loaded: LoadedPolicy) -> list[PolicyIssue]:
+    """Build the middleware as the app's start-up does, and say if that fails."""
+    from .middleware import Gatekeeper
+
+    async def no_app(scope: object, receive: object, send: object) -> None:
+        """Never called: only the start-up is checked."""
+
+    quiet = logging.getLogger("gatekeeper")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # warnings were printed above, with their positions
+    try:
+        Gatekeeper(no_app, policy=loaded.policy)
+    except PolicyError as exc:  # given a Policy, the middleware cannot name the file
+        return [replace(i, file=loaded.source) if i.file == "<policy>" else i for i in exc.issues]
+    finally:
+        quiet.setLevel(level)
+    return []
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -73,7 +106,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportFromStringError as exc:
         print(f"gatekeeper serve: {exc}", file=sys.stderr)
         return USAGE
-    wrapped = Gatekeeper(app, policy=args.policy)
+    try:
+        wrapped = Gatekeeper(app, policy=args.policy)
+    except PolicyError as exc:  # what the policy names cannot be used: one line each
+        print(exc, file=sys.stderr)
+        return USAGE
     print(f"gatekeeper: serving {args.app} on http://{args.host}:{args.port}/", flush=True)
     # gatekeeper decides the client address from policy.trusted_proxies; uvicorn's own
     # proxy-header handling would rewrite it first, from a trust list we don't control.
@@ -119,12 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
 
-    check = commands.add_parser("check", help="validate policy files")
+    check = commands.add_parser(
+        "check", help="validate policy files and open what they name, as start-up does"
+    )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument(
         "--require-env",
         action="store_true",
         help="treat unset ${VARIABLES} as errors (run where the deployment's env is set)",
+    )
+    check.add_argument(
+        "--policy-only",
+        action="store_true",
+        help="check the file alone; do not open the databases, key, log folder and "
+        "templates it names (for a lint job away from the deployment)",
     )
     check.set_defaults(func=cmd_check)
 

@@ -2,8 +2,9 @@
 
 Every state-changing endpoint is a plain form post that also answers JSON, so notices work
 without JavaScript (303 back to `next`) and with it (JSON, no reload). The rules that keep
-those posts safe live here once: same-site only, `next` only a same-site relative path,
-bodies capped, malformed input a 4xx with the reason.
+those posts safe live here once: same-origin only, `next` only a same-site relative path
+(percent-encoded before it reaches a header), bodies capped, malformed input a 4xx with
+the reason — checked before a handler does anything.
 """
 
 from __future__ import annotations
@@ -12,16 +13,23 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
-from .visitor import SCOPE_KEY, Visitor
+from .http import Headers, origin_of, request_host
+from .visitor import Visitor
 
-Scope = dict[str, Any]
+Scope = Mapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Handler = Callable[["Request"], Awaitable["Response"]]
 
 MAX_BODY = 8 * 1024
+MAX_FIELDS = 64
+MAX_JSON_DEPTH = 8
+MAX_NEXT = 2048
+# What a path may keep as it is in a Location header; everything else is percent-encoded
+# (UTF-8), so any `next` a visitor sends becomes ASCII that means the same path.
+_PATH_SAFE = "/-._~!$&'()*+,;=:@%?#"
 
 
 class BadRequest(Exception):
@@ -38,9 +46,11 @@ class Response:
     status: int = 200
     body: bytes = b""
     content_type: bytes = b"application/json"
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    headers: Headers = field(default_factory=list)
+    cache_control: bytes = b"no-store"
 
     def set_cookie(self, header_value: str) -> None:
+        """Add a Set-Cookie header built elsewhere (prefer `gatekeeper.http.set_cookie`)."""
         self.headers.append((b"set-cookie", header_value.encode("latin-1")))
 
 
@@ -49,37 +59,66 @@ def json_response(data: Any, status: int = 200) -> Response:
     return Response(status=status, body=body)
 
 
-def redirect(location: str) -> Response:
+def text_response(text: str, status: int) -> Response:
     return Response(
-        status=303,
-        body=b"",
-        content_type=b"text/plain; charset=utf-8",
-        headers=[(b"location", location.encode("latin-1"))],
+        status=status, body=text.encode() + b"\n", content_type=b"text/plain; charset=utf-8"
     )
 
 
+def redirect_to(path: str) -> Response:
+    """A 303 to `path`, which must come from `safe_next` (validated and ASCII)."""
+    return Response(
+        status=303,
+        content_type=b"text/plain; charset=utf-8",
+        headers=[(b"location", path.encode("ascii"))],
+    )
+
+
+redirect = redirect_to
+
+
 def safe_next(value: str | None, fallback: str = "/") -> str:
-    """A same-site relative path to return to, or `fallback`.
+    """A same-site relative path to return to, percent-encoded; else `fallback`.
 
     Refuses absolute URLs, scheme-relative `//host` and `/\\host` (browsers read both as
-    another host), and control characters.
+    another host), control characters, and anything over 2 KB.
     """
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+    if not value or len(value) > MAX_NEXT or not value.startswith("/"):
         return fallback
-    if any(ord(c) < 0x20 or c == "\x7f" for c in value):
+    if value.startswith(("//", "/\\")):
         return fallback
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
         return fallback
-    return value
+    try:
+        encoded = quote(value, safe=_PATH_SAFE, errors="strict")
+    except UnicodeEncodeError:
+        return fallback  # a lone surrogate is no path
+    parts = urlsplit(encoded)
+    if parts.scheme or parts.netloc or encoded.startswith("//"):
+        return fallback
+    return encoded
 
 
-@dataclass(slots=True)
+def _depth(value: Any, limit: int) -> int:
+    if limit < 0:
+        return 0
+    if isinstance(value, dict):
+        return 1 + max((_depth(v, limit - 1) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v, limit - 1) for v in value), default=0)
+    return 0
+
+
 class Request:
-    scope: Scope
-    visitor: Visitor
-    body: bytes = b""
-    _form: dict[str, list[str]] | None = None
+    """A request to one of gatekeeper's endpoints."""
+
+    __slots__ = ("_form", "body", "scope", "visitor")
+
+    def __init__(self, scope: Scope, visitor: Visitor, body: bytes = b"") -> None:
+        self.scope = scope
+        self.visitor = visitor
+        self.body = body
+        self._form: dict[str, list[str]] | None = None
 
     @property
     def method(self) -> str:
@@ -87,15 +126,16 @@ class Request:
 
     @property
     def wants_json(self) -> bool:
-        accept = self.visitor.headers.get("accept", "")
-        return "application/json" in accept or self.is_json
+        return "application/json" in self.visitor.header(b"accept") or self.is_json
+
+    @property
+    def content_type(self) -> bytes:
+        value = self.visitor.raw_headers.get(b"content-type", b"")
+        return value.split(b";")[0].strip().lower()
 
     @property
     def is_json(self) -> bool:
-        for name, value in self.scope.get("headers", []):
-            if name == b"content-type":
-                return value.split(b";")[0].strip().lower() == b"application/json"
-        return False
+        return self.content_type == b"application/json"
 
     @property
     def secure(self) -> bool:
@@ -106,66 +146,92 @@ class Request:
 
     def fields(self) -> dict[str, list[str]]:
         """The posted fields, from a form or a JSON object; lists for repeated names."""
-        if self._form is not None:
-            return self._form
+        if self._form is None:
+            self._form = self._json_fields() if self.is_json else self._form_fields()
+        return self._form
+
+    def _json_fields(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self.body or b"{}")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise BadRequest("body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise BadRequest("JSON body must be an object")
+        if _depth(data, MAX_JSON_DEPTH) > 2:
+            raise BadRequest("JSON body must be an object of strings or lists of strings")
+        if len(data) > MAX_FIELDS:
+            raise BadRequest(f"more than {MAX_FIELDS} fields")
         form: dict[str, list[str]] = {}
-        if self.is_json:
-            try:
-                data = json.loads(self.body or b"{}")
-            except (ValueError, UnicodeDecodeError):
-                raise BadRequest("body is not valid JSON") from None
-            if not isinstance(data, dict):
-                raise BadRequest("JSON body must be an object")
-            for key, value in data.items():
-                items = value if isinstance(value, list) else [value]
-                if not all(isinstance(item, str | int | float | bool) for item in items):
-                    raise BadRequest(f"field {key!r} must be a string or a list of strings")
-                form[str(key)] = [str(item) for item in items]
-        else:
-            try:
-                text = self.body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadRequest("form body is not UTF-8") from None
-            for key, value in parse_qsl(text, keep_blank_values=True):
-                form.setdefault(key, []).append(value)
-        self._form = form
+        for key, value in data.items():
+            items = value if isinstance(value, list) else [value]
+            if not all(isinstance(item, str | int | float | bool) for item in items):
+                raise BadRequest(f"field {key[:40]!r} must be a string or a list of strings")
+            form[key] = [str(item) for item in items]
+        return form
+
+    def _form_fields(self) -> dict[str, list[str]]:
+        try:
+            text = self.body.decode("utf-8")
+            pairs = parse_qsl(
+                text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
+            )
+        except UnicodeDecodeError:
+            raise BadRequest("form body is not UTF-8") from None
+        except ValueError:
+            raise BadRequest(f"more than {MAX_FIELDS} fields") from None
+        form: dict[str, list[str]] = {}
+        for key, value in pairs:
+            form.setdefault(key, []).append(value)
         return form
 
     def field(self, name: str) -> str | None:
         values = self.fields().get(name)
         return values[0] if values else None
 
-    def cookies(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for item in self.visitor.headers.get("cookie", "").split(";"):
-            name, sep, value = item.strip().partition("=")
-            if sep and name not in out:
-                out[name] = value
-        return out
+    def next_path(self) -> str:
+        """The validated, percent-encoded page to return to (form field `next`)."""
+        return safe_next(self.field("next"))
 
-    def check_same_site(self) -> None:
-        """Refuse cross-site posts (CSRF): by Sec-Fetch-Site, else by Origin."""
-        headers = self.visitor.headers
-        site = headers.get("sec-fetch-site")
+    def page(self) -> str | None:
+        """The same-site page this request was made from: `next`, else the Referer's path
+        when the Referer is this site; None when neither says."""
+        found = safe_next(self.field("next"), "")
+        if found:
+            return found
+        referer = self.visitor.header(b"referer")
+        if not referer:
+            return None
+        parts = urlsplit(referer)
+        host = request_host(self.scope)
+        if host is None or parts.netloc.lower() != host:
+            return None
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        found = safe_next(path, "")
+        return found or None
+
+    def check_same_origin(self) -> None:
+        """Refuse cross-site posts (CSRF): by Sec-Fetch-Site, else by Origin (scheme, host
+        and port must all be this request's own)."""
+        site = self.visitor.raw_headers.get(b"sec-fetch-site")
         if site is not None:
             # same-site is refused too: a sibling subdomain is another party.
-            if site not in ("same-origin", "none"):
+            if site not in (b"same-origin", b"none"):
                 raise BadRequest("cross-site requests are refused", 403)
             return
-        origin = headers.get("origin")
+        origin = self.visitor.raw_headers.get(b"origin")
         if origin is None:
             return  # no browser signal at all: a same-origin form post from an old browser
-        if origin == "null" or urlsplit(origin).netloc.lower() != request_host(self.scope).lower():
+        host = request_host(self.scope)
+        if host is None:
+            raise BadRequest("the Host header is not valid", 400)
+        scheme = self.scope.get("scheme", "http")
+        try:
+            parts = urlsplit(origin.decode("latin-1"))
+            theirs = origin_of(parts.scheme, parts.netloc.lower()) if parts.netloc else None
+        except ValueError:
+            theirs = None
+        if theirs is None or theirs != origin_of(scheme, host):
             raise BadRequest("cross-site requests are refused", 403)
-
-
-def request_host(scope: Scope) -> str:
-    """The Host the client asked for (with its port), else the server's own name."""
-    for key, value in scope.get("headers", []):
-        if key == b"host":
-            return value.decode("latin-1")
-    server = scope.get("server")
-    return server[0] if server else ""
 
 
 async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes:
@@ -184,15 +250,14 @@ async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes:
             return b"".join(chunks)
 
 
-async def send_response(send: Send, response: Response) -> None:
-    headers = [
+def response_headers(response: Response) -> Headers:
+    return [
         (b"content-type", response.content_type),
-        (b"content-length", str(len(response.body)).encode()),
-        (b"cache-control", b"no-store"),
+        (b"content-length", b"%d" % len(response.body)),
+        (b"cache-control", response.cache_control),
+        (b"x-content-type-options", b"nosniff"),
         *response.headers,
     ]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,51 +268,39 @@ class Route:
 
 
 class Endpoints:
-    """The stage that answers requests under the prefix; everything else goes on.
-
-    Routes are exact paths below the prefix; `static` handles `{prefix}/static/...`.
-    """
+    """Answers requests under the prefix: exact routes below it, `{prefix}/static/...`."""
 
     def __init__(
         self,
-        app: Any,
         prefix: str,
         routes: Mapping[str, Route],
-        static: Callable[[Scope, Send], Awaitable[None]] | None = None,
+        static: Callable[[Scope], Response] | None = None,
     ) -> None:
-        self.app = app
         self.prefix = prefix
         self.routes = {prefix + path: route for path, route in routes.items()}
         self.static = static
         self.static_base = prefix + "/static/"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def owns(self, path: str) -> bool:
+        """Whether `path` is gatekeeper's (`/_gatekeeperish` belongs to the app)."""
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    async def answer(self, scope: Scope, receive: Receive, visitor: Visitor) -> Response:
         path: str = scope["path"]
-        if not path.startswith(self.prefix):
-            await self.app(scope, receive, send)
-            return
         if self.static is not None and path.startswith(self.static_base):
-            await self.static(scope, send)
-            return
+            return self.static(scope)
         route = self.routes.get(path)
         if route is None:
-            if path == self.prefix or path.startswith(self.prefix + "/"):
-                await send_response(send, json_response({"error": "not found"}, 404))
-            else:
-                await self.app(scope, receive, send)  # /_gatekeeperish belongs to the app
-            return
+            return json_response({"error": "not found"}, 404)
         if scope["method"] not in route.methods:
             response = json_response({"error": "method not allowed"}, 405)
-            allow = ", ".join(sorted(route.methods)).encode()
-            response.headers.append((b"allow", allow))
-            await send_response(send, response)
-            return
-        request = Request(scope, scope[SCOPE_KEY])
+            response.headers.append((b"allow", ", ".join(sorted(route.methods)).encode()))
+            return response
+        request = Request(scope, visitor)
         try:
             if scope["method"] == "POST":
                 request.body = await read_body(receive, route.body_limit)
-                request.check_same_site()
-            response = await route.handler(request)
+                request.check_same_origin()
+            return await route.handler(request)
         except BadRequest as exc:
-            response = json_response({"error": exc.reason}, exc.status)
-        await send_response(send, response)
+            return json_response({"error": exc.reason}, exc.status)

@@ -1,8 +1,9 @@
 """Country rules: which visitors may use which paths, and the answer for those who may not.
 
 `CountryRules` turns the policy's `geoblock` section into a `Decision` for a visitor and
-a path; `GeoBlock` is the ASGI stage that answers blocked requests itself (451 per
-RFC 7725, or 403) so the app never sees them.
+a path; `Refusal` builds the answer to a blocked request (451 per RFC 7725, or 403, as a
+page or an RFC 9457 problem document), so the app never sees it. Websocket handshakes
+obey the same rules.
 
 How a decision is made, first answer wins:
 
@@ -20,41 +21,36 @@ true whatever a path rule says; exemptions are the one way to open a path.
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import json
 import logging
-import re
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
 from .geo import GeoReader
 from .html.render import localise
+from .http import Headers, request_host
 from .net import IPAddress
-from .policy import Policy
+from .policy import Policy, compile_globs
 from .policy.codes import expand
 from .policy.schema import GeoRule
-from .visitor import SCOPE_KEY, Visitor
+from .visitor import Visitor
 
 __all__ = [
     "BlockCounter",
     "CountryRules",
     "Decision",
-    "GeoBlock",
+    "Refusal",
     "compile_globs",
     "policy_findings",
     "wants_problem_json",
 ]
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("gatekeeper.geoblock")
 
@@ -77,25 +73,6 @@ ALLOWED = Decision(False, "allowed")
 EXEMPT_PATH = Decision(False, "exempt path")
 EXEMPT_NETWORK = Decision(False, "exempt network")
 ANONYMOUS = Decision(True, "geoblock.anonymous")
-
-
-def compile_globs(patterns: Iterable[str]) -> Callable[[str], bool]:
-    """A matcher equivalent to `policy.path_matches(path, patterns)`, compiled once.
-
-    One alternation regex replaces a loop of fnmatch calls per request; `/video/*` also
-    matching `/video` is kept as an exact-path set.
-    """
-    patterns = tuple(patterns)
-    if not patterns:
-        return lambda path: False
-    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
-    bare = frozenset(p[:-2] for p in patterns if p.endswith("/*"))
-    match = regex.match
-
-    def matches(path: str) -> bool:
-        return path in bare or match(path) is not None
-
-    return matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,31 +277,23 @@ class BlockCounter:
 
 
 _REASONS = {451: "Unavailable For Legal Reasons", 403: "Forbidden"}
-_HOST = re.compile(r"^(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 # Characters a URI may carry as they are; anything else is percent-encoded so an operator
 # URL can never break out of the Link header's angle brackets.
 _URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 
-class GeoBlock:
-    """Answers requests the country rules block; passes everything else to `app`.
-
-    Only HTTP requests are judged; websocket and lifespan traffic passes through.
-    """
+class Refusal:
+    """The answer to a blocked request, and the count of blocks by country and rule."""
 
     def __init__(
         self,
-        app: ASGIApp,
-        rules: CountryRules,
-        *,
-        page: Callable[[Visitor], bytes],
         policy: Policy,
+        *,
+        page: Callable[[str], bytes],
         counter: BlockCounter | None = None,
     ) -> None:
-        self.app = app
-        self.rules = rules
         self.page = page
-        # Passing the previous stage's counter keeps the counts across a policy reload.
+        # Passing the previous policy's counter keeps the counts across a reload.
         self.counter = counter if counter is not None else BlockCounter()
         self.status = policy.geoblock.status
         self._operator_url = policy.site.operator_url
@@ -335,36 +304,28 @@ class GeoBlock:
         }
         self._default_detail = localise(text, default, default)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        visitor: Visitor = scope[SCOPE_KEY]
-        decision = self.rules.decide(visitor, scope["path"])
-        if not decision.blocked:
-            await self.app(scope, receive, send)
-            return
+    def note(self, scope: Scope, visitor: Visitor, decision: Decision) -> None:
         self.counter.add(visitor.country, decision.rule)
         # Location and rule only: the address is personal data and stays out of logs.
         log.info(
             "blocked %s %s: country=%s subdivision=%s rule=%s status=%d",
-            scope.get("method", "GET"),
+            scope.get("method", "WEBSOCKET"),
             scope["path"],
             visitor.country or "unknown",
             visitor.subdivision or "-",
             decision.rule,
             self.status,
         )
-        await self._refuse(scope, visitor, send)
 
-    async def _refuse(self, scope: Scope, visitor: Visitor, send: Send) -> None:
-        if wants_problem_json(visitor.headers.get("accept", "")):
+    def answer(self, scope: Scope, visitor: Visitor) -> tuple[int, Headers, bytes]:
+        """Status, headers and body of the refusal."""
+        if wants_problem_json(visitor.header(b"accept")):
             body, content_type = self._problem(scope, visitor), b"application/problem+json"
         else:
-            body, content_type = self.page(visitor), b"text/html; charset=utf-8"
+            body, content_type = self.page(visitor.language), b"text/html; charset=utf-8"
         headers = [
             (b"content-type", content_type),
-            (b"content-length", str(len(body)).encode()),
+            (b"content-length", b"%d" % len(body)),
             # 451 is cacheable by default (RFC 7725); a block must not outlive the rule.
             (b"cache-control", b"no-store"),
             (b"content-language", visitor.language.encode("latin-1")),
@@ -372,10 +333,7 @@ class GeoBlock:
         ]
         if self.status == 451:
             headers.append((b"link", self._blocked_by(scope)))
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        if scope.get("method") == "HEAD":
-            body = b""
-        await send({"type": "http.response.body", "body": body})
+        return self.status, headers, body
 
     def _problem(self, scope: Scope, visitor: Visitor) -> bytes:
         """An RFC 9457 problem; `about:blank` because the status code says it all."""
@@ -391,29 +349,11 @@ class GeoBlock:
     def _blocked_by(self, scope: Scope) -> bytes:
         """The RFC 7725 Link naming who blocks: the operator, else the site itself."""
         target = self._operator_url or "/"
-        origin = _origin(scope)
-        if origin is not None:
-            target = urljoin(origin + "/", target)
+        host = request_host(scope)
+        if host is not None:
+            scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+            target = urljoin(f"{scheme}://{host}/", target)
         return f'<{quote(target, safe=_URI_SAFE)}>; rel="blocked-by"'.encode("latin-1")
-
-
-def _origin(scope: Scope) -> str | None:
-    """scheme://host of the request, from a well-formed Host header or the server address."""
-    scheme = scope.get("scheme", "http")
-    for name, value in scope.get("headers", ()):
-        if name == b"host":
-            host = value.decode("latin-1")
-            if _HOST.match(host):
-                return f"{scheme}://{host}"
-            break  # a malformed Host never reaches a response header; fall back
-    server = scope.get("server")
-    if server and server[0]:
-        host, port = server[0], server[1]
-        if ":" in host:
-            host = f"[{host}]"
-        default = {"http": 80, "https": 443}.get(scheme)
-        return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
-    return None
 
 
 def _media_ranges(accept: str) -> Iterable[tuple[str, float]]:

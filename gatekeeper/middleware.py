@@ -1,132 +1,56 @@
-"""The ASGI entry point. Only this module knows the order of the stages."""
+"""The ASGI entry point. Only this module knows the order of the steps.
+
+One request is one `Visit`, a per-request responder that runs the steps as plain method
+calls over the current `Plan` (the policy compiled once per revision):
+
+    identify the visitor -> features read it -> own endpoint? -> country rules ->
+    the app, whose `send` is the Visit's: cookie enforcement on the start message,
+    notices and script gating on HTML bodies while they stream.
+
+The app call and that one `send` wrapper are the only layers between the server and the
+app. Websocket handshakes pass the country rules too; lifespan goes to the app, with
+gatekeeper's own shutdown on the way.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from .adblock import AdblockFeature
-from .audit import ConsentLog
-from .audit.view import AuditorView
-from .consent import ConsentFeature
-from .endpoints import Endpoints
-from .geo import GeoDatabaseError, GeoReader
-from .geo.anonymous import open_anonymous
-from .geoblock import CountryRules, GeoBlock
-from .html import HTMLInjector
-from .html.assets import Assets
-from .html.render import Renderer
-from .language import LanguageNegotiator
-from .net import ProxyTrust
-from .notices import BlockPage, Gate, Notices, NoticeSource, NotificationBar, OfflineNotice
-from .policy import Policy, PolicyFile
-from .visitor import SCOPE_KEY, Identify
+from .endpoints import Response, response_headers
+from .html.csp import csp_nonce
+from .html.inject import (
+    HTML_WITH_CSP,
+    NO_BODY_STATUSES,
+    Injection,
+    Snippets,
+    is_fragment_request,
+    response_verdict,
+)
+from .http import Headers, vary_with
+from .notices import Page
+from .plan import Plan
+from .policy import LoadedPolicy, Policy, PolicyFile
+from .resources import Resources
+from .startup import check_startup, startup_error
+from .visitor import SCOPE_KEY, Visitor
 
 Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("gatekeeper")
-
-
-def open_geo(policy: Policy, previous: GeoReader | None = None) -> GeoReader | None:
-    """The policy's GeoIP reader, or None when there is none to use (see geoip.on_missing)."""
-    config = policy.geoip
-    if config.database is None:
-        return None
-    if previous is not None and previous.path == config.database:
-        return previous  # one shared memory map; it watches its own file for replacement
-    try:
-        return GeoReader(
-            config.database, cache_size=config.cache_size, check_interval=config.check_interval
-        )
-    except GeoDatabaseError as exc:
-        if config.on_missing == "error":
-            raise
-        log.warning("%s; every location is unknown (geoip.on_missing: %s)", exc, config.on_missing)
-        return None
-
-
-class Stack:
-    """The stages built from one policy, outermost first:
-
-    identify the visitor -> own endpoints -> country rules -> response filters -> the app.
-    """
-
-    def __init__(self, app: ASGIApp, policy: Policy, *, previous: Stack | None = None) -> None:
-        self.policy = policy
-        self.geo = open_geo(policy, previous.geo if previous else None)
-        self.anonymous = open_anonymous(policy.geoip, previous.anonymous if previous else None)
-        renderer = Renderer(
-            default_language=policy.languages.default, directory=policy.templates.directory
-        )
-        self.assets = Assets(policy.prefix, policy.templates.directory)
-
-        if previous is not None and previous.policy.audit == policy.audit:
-            self.log = previous.log
-        else:
-            self.log = ConsentLog.from_policy(policy)
-        consent = (
-            ConsentFeature(policy, self.log, renderer, self.assets.url("gatekeeper.css"))
-            if policy.consent.enabled
-            else None
-        )
-        notifications = NotificationBar(
-            policy.notifications, renderer, policy.languages.available, policy.prefix
-        )
-        self.adblock = AdblockFeature(
-            policy, renderer, policy.prefix, previous=previous.adblock if previous else None
-        )
-        self.auditor_view = AuditorView(
-            policy,
-            self.log,
-            renderer,
-            self.assets.url("audit.css"),
-            adblock_rates=self.adblock.rates,
-        )
-        sources: list[NoticeSource] = [notifications]
-        gates: list[Gate] = []
-        routes = {**notifications.routes(), **self.auditor_view.routes()}
-        if consent is not None:
-            sources.append(consent.banner)
-            gates.append(consent.gate)
-            routes.update(consent.routes())
-        sources.append(self.adblock)
-        routes.update(self.adblock.routes())
-        if policy.offline_notice.enabled:
-            sources.append(OfflineNotice(policy, renderer))
-        notices = Notices(sources, renderer, self.assets, policy.languages.available, gates=gates)
-
-        inner: ASGIApp = HTMLInjector(app, notices)
-        self.geoblock = GeoBlock(
-            inner,
-            CountryRules(policy, anonymous=self.anonymous, geo_available=self.geo is not None),
-            page=BlockPage(policy, renderer, self.assets).render,
-            policy=policy,
-            counter=previous.geoblock.counter if previous else None,  # counts survive reloads
-        )
-        inner = self.geoblock
-        inner = Endpoints(inner, policy.prefix, routes, static=self.assets.serve)
-        inner = self.adblock.stage(inner)  # visitor.adblock for the endpoints and the app
-        if consent is not None:
-            inner = consent.stage(inner)
-        self.entry: ASGIApp = Identify(
-            inner,
-            proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
-            geo=self.geo,
-            languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
-            debug=policy.debug,
-        )
 
 
 class Gatekeeper:
     """Wraps an ASGI app with consent, adblock detection, country rules and notices.
 
     `policy` is a path to a policy YAML file (re-read when it changes) or a `Policy`.
-    Websocket and lifespan traffic passes through untouched.
     """
 
     def __init__(
@@ -138,48 +62,268 @@ class Gatekeeper:
     ) -> None:
         self.app = app
         self._file: PolicyFile | None = None
+        source = "<policy>"
         if isinstance(policy, Policy):
+            check_startup(LoadedPolicy(policy, source))
             current = policy
         else:
-            self._file = PolicyFile(policy, env=env)
+            source = str(policy)
+            # Loads and checks now (PolicyError: one line per problem); reloads later
+            # happen in a worker thread, checked the same way.
+            self._file = PolicyFile(policy, env=env, check=check_startup)
             current = self._file.policy
-        self._stack = Stack(app, current)
+        self._offered = current  # the newest policy a plan was built from, or tried
+        self._resources = Resources()
+        self._resources.begin()
+        try:
+            self._plan = Plan(app, current, self._resources)
+        except Exception as exc:  # one line, as for the checks above, not a traceback
+            self._resources.abandon()
+            log.debug("start-up failed", exc_info=exc)
+            raise startup_error(source, exc, current.templates.directory) from None
+        self._resources.commit()
 
     @property
     def policy(self) -> Policy:
-        return self._stack.policy
+        return self._plan.policy
+
+    @property
+    def plan(self) -> Plan:
+        """The compiled current policy (for the CLI and tests: its log, features, rules)."""
+        return self._plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, self._on_shutdown(receive), send)
-            return
+        kind = scope["type"]
         # Wrapped twice (an app wrapped in code, then by `gatekeeper serve`): the outer
         # layer has done everything already.
-        if scope["type"] != "http" or SCOPE_KEY in scope:
+        if SCOPE_KEY in scope:
             await self.app(scope, receive, send)
             return
-        if self._file is not None:
-            changed = self._file.poll()
-            if changed is not None:
-                self._apply(changed)
-        await self._stack.entry(scope, receive, send)
+        if kind == "http":
+            if self._file is not None:
+                self._reload()
+            await Visit(self._plan, scope, send).run(receive)
+        elif kind == "websocket":
+            await Visit(self._plan, scope, send).handshake(receive)
+        elif kind == "lifespan":
+            await self.app(scope, self._on_shutdown(receive), send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _reload(self) -> None:
+        assert self._file is not None
+        policy = self._file.current()  # never reads or parses: see PolicyFile
+        if policy is self._offered:
+            return
+        self._offered = policy
+        resources = self._resources
+        kept = resources.keys()
+        resources.begin()
+        try:
+            plan = Plan(self.app, policy, resources)
+        except Exception as exc:
+            # A valid file can still fail to apply (its new GeoIP database is missing):
+            # the site keeps running on the previous policy.
+            resources.abandon(keep=kept)
+            resources.close_retired_soon(0)
+            log.error("policy revision %s not applied: %s", policy.site.revision, exc)
+            return
+        resources.commit()
+        self._plan = plan
+        resources.close_retired_soon()
 
     def _on_shutdown(self, receive: Receive) -> Receive:
-        """The app's lifespan `receive`; at shutdown it first counts the adblock views still
-        open and writes the pending counts (under servers without lifespan those are lost)."""
+        """The app's lifespan `receive`; at shutdown it first closes gatekeeper's
+        resources (the adblock counts and the consent log write what is pending)."""
 
-        async def receive_then_close() -> MutableMapping[str, Any]:
+        async def receive_then_close() -> Message:
             message = await receive()
             if message["type"] == "lifespan.shutdown":
-                await self._stack.adblock.close()
+                await self.close()
             return message
 
         return receive_then_close
 
-    def _apply(self, policy: Policy) -> None:
-        try:
-            self._stack = Stack(self.app, policy, previous=self._stack)
-        except Exception as exc:
-            # A valid file can still fail to apply (its new GeoIP database is missing):
-            # the site keeps running on the previous policy.
-            log.error("policy revision %s not applied: %s", policy.site.revision, exc)
+    async def close(self) -> None:
+        await self._resources.close()
+
+
+class Visit:
+    """One request on its way through gatekeeper: the per-request responder."""
+
+    __slots__ = ("extra", "injection", "passing", "plan", "scope", "send_on", "visitor")
+
+    def __init__(self, plan: Plan, scope: Scope, send: Send) -> None:
+        self.plan = plan
+        self.scope = scope
+        self.send_on = send
+        self.extra: Headers | None = None
+        self.injection: Injection | None = None
+        self.passing = False
+
+    def _identify(self) -> Visitor:
+        scope = self.scope
+        visitor = self.plan.identifier.identify(scope)
+        for read in self.plan.readers:
+            read(visitor)
+        scope[SCOPE_KEY] = visitor
+        # Starlette, FastAPI and Litestar expose scope["state"] as request.state; copy it so
+        # a server that shares one state dict between requests never sees another's visitor.
+        state = scope.get("state")
+        scope["state"] = {**state, "gatekeeper": visitor} if state else {"gatekeeper": visitor}
+        self.visitor = visitor
+        return visitor
+
+    async def run(self, receive: Receive) -> None:
+        plan = self.plan
+        scope = self.scope
+        visitor = self._identify()
+        path: str = scope["path"]
+        if path.startswith(plan.prefix) and plan.endpoints.owns(path):
+            await self._respond(await plan.endpoints.answer(scope, receive, visitor))
+            return
+        decision = plan.rules.decide(visitor, path)
+        if decision.blocked:
+            plan.refusal.note(scope, visitor, decision)
+            status, headers, body = plan.refusal.answer(scope, visitor)
+            await self._send_whole(status, headers, body)
+            return
+        consent = plan.consent
+        if consent is not None and consent.wants_gpc_record(visitor, scope):
+            cookie = await consent.record_gpc(visitor, scope)
+            if cookie is not None:
+                self.extra = [cookie]
+        await plan.app(scope, receive, self.send)
+        injection = self.injection
+        if injection is not None and not injection.done and self.passing is False:
+            # The app started a response and sent no body message (an ASGI error): let the
+            # server see the start it sent, enforced.
+            self.passing = True
+            await self.send_on(injection.start)
+
+    async def handshake(self, receive: Receive) -> None:
+        """A websocket handshake: refused before it is accepted when the country rules
+        block the visitor, with an HTTP response where the server supports it
+        (`websocket.http.response`), else a close code (4451 or 4403, custom codes a
+        client can tell apart)."""
+        plan = self.plan
+        scope = self.scope
+        visitor = self._identify()
+        decision = plan.rules.decide(visitor, scope["path"])
+        if not decision.blocked:
+            await plan.app(scope, receive, self.send_on)
+            return
+        plan.refusal.note(scope, visitor, decision)
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return  # the client went away first
+        status, headers, body = plan.refusal.answer(scope, visitor)
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await self.send_on(
+                {"type": "websocket.http.response.start", "status": status, "headers": headers}
+            )
+            await self.send_on({"type": "websocket.http.response.body", "body": body})
+        else:
+            await self.send_on({"type": "websocket.close", "code": 4000 + status})
+
+    # -- gatekeeper's own responses ------------------------------------------------------
+
+    async def _respond(self, response: Response) -> None:
+        await self._send_whole(response.status, response_headers(response), response.body)
+
+    async def _send_whole(self, status: int, headers: Headers, body: bytes) -> None:
+        consent = self.plan.consent
+        if consent is not None:
+            headers = consent.cookie_headers(self.visitor, headers, self.scope)
+        if status in NO_BODY_STATUSES:
+            headers = [h for h in headers if h[0] != b"content-length"]
+            body = b""
+        elif self.scope["method"] == "HEAD":
+            body = b""
+        await self.send_on({"type": "http.response.start", "status": status, "headers": headers})
+        await self.send_on({"type": "http.response.body", "body": body})
+
+    # -- the app's response --------------------------------------------------------------
+
+    async def send(self, message: Message) -> None:
+        """What the app calls: enforcement on the start, injection on the body."""
+        if self.passing:
+            await self.send_on(message)
+            return
+        injection = self.injection
+        kind = message["type"]
+        if injection is None:
+            if kind == "http.response.start":
+                message = self._start(message)
+                if self.injection is not None:
+                    return  # held until the first body message
+            await self.send_on(message)
+        elif injection.done:
+            await self.send_on(message)
+        elif injection.splice is None:  # the start is held
+            if kind == "http.response.body":
+                start, first = injection.first(message)
+                await self.send_on(start)
+                if first is not None:
+                    await self.send_on(first)
+            else:  # http.response.pathsend, ...: nothing to splice
+                self.passing = True
+                await self.send_on(injection.start)
+                await self.send_on(message)
+        elif kind == "http.response.body":
+            out = injection.next(message)
+            if out is not None:
+                await self.send_on(out)
+        else:
+            await self.send_on(message)
+
+    def _start(self, message: Message) -> Message:
+        """The response's start with cookies enforced; holds it when the body is HTML
+        that gets notices or script gating."""
+        plan = self.plan
+        visitor = self.visitor
+        original = message.get("headers", [])
+        # Any iterable is allowed; we read it more than once.
+        headers = original if isinstance(original, list) else list(original)
+        consent = plan.consent
+        if consent is not None:
+            headers = consent.cookie_headers(visitor, headers, self.scope)
+        if self.extra:
+            headers = vary_with([*headers, *self.extra])
+        status = message["status"]
+        snippets = None
+        if status not in NO_BODY_STATUSES and self.scope["method"] != "HEAD":
+            verdict = response_verdict(headers)
+            if verdict:
+                snippets = self._snippets(status, headers, verdict)
+        start = message if headers is original else {**message, "headers": headers}
+        if snippets is None:
+            self.passing = True
+            return start
+        self.injection = Injection(start, snippets, plan.max_hold)
+        return start
+
+    def _snippets(self, status: int, headers: Headers, verdict: int) -> Snippets | None:
+        plan = self.plan
+        scope = self.scope
+        visitor = self.visitor
+        consent = plan.consent
+        gate = consent.transform(visitor) if consent is not None else None
+        transforms = (gate,) if gate is not None else ()
+        if status != 200 or scope["method"] != "GET" or is_fragment_request(scope["headers"]):
+            return Snippets(transforms=transforms) if transforms else None
+        nonce = csp_nonce(headers) if verdict == HTML_WITH_CSP else None
+        next_html, next_query = plan.next_values[(scope["path"], scope.get("query_string", b""))]
+        values = {
+            "nonce": b' nonce="%s"' % nonce.encode() if nonce else b"",
+            "next": next_html,
+            "next_q": next_query,
+        }
+        composed = plan.notices.compose(Page(scope, visitor, values, int(time.time() // 86400)))
+        if composed is None:
+            return Snippets(transforms=transforms) if transforms else None
+        head, top, body = composed
+        return Snippets(head=head, top=top, body=body, transforms=transforms)
+
+
+__all__ = ["Gatekeeper", "Visit"]

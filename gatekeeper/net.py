@@ -92,7 +92,7 @@ class ProxyTrust:
     to write.
     """
 
-    __slots__ = ("_cloudflare", "_headers", "_v4", "_v6")
+    __slots__ = ("_cloudflare", "_headers", "_v4", "_v6", "configured")
 
     def __init__(
         self,
@@ -121,6 +121,8 @@ class ProxyTrust:
                 names.append(name)
         self._headers = tuple(names)
         self._cloudflare = "cf-connecting-ip" in names
+        self.configured = bool(self._v4 or self._v6)
+        """Any proxy is trusted: only then do proxy headers matter at all."""
 
     @property
     def headers(self) -> tuple[str, ...]:

@@ -1,79 +1,94 @@
 """What gatekeeper knows about the person behind a request, computed once per request.
 
-`Identify` builds the `Visitor` at the front of the stack and stores it in the scope;
-every later stage, and the app, reads it from there and never recomputes it.
+`Identifier` reads the request headers in one pass and builds the `Visitor`: address
+(through trusted proxies only), location, language, privacy signals, bot or not. Each of
+those is derived from raw header bytes that a visitor repeats on every request, so each
+is remembered per distinct value (`Memo`). The features then add what they read from
+the visitor's cookies (`visitor.consent`, `visitor.adblock`), and every later step, and
+the app, read the same object from the scope.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from .geo import GeoReader, Location
+from .geo import GeoReader
 from .language import LanguageNegotiator
+from .memo import Memo
 from .net import IPAddress, ProxyTrust, parse_ip
 from .policy.codes import GROUPS, check_place
 
-log = logging.getLogger("gatekeeper")
-
 SCOPE_KEY = "gatekeeper.visitor"
-
-# The request headers any stage reads. Picking them out in one pass over the raw header
-# list is cheaper than each stage scanning it again.
-HEADERS = frozenset(
-    {
-        "accept",
-        "accept-language",
-        "cf-connecting-ip",
-        "cf-ipcountry",
-        "cookie",
-        "dnt",
-        "forwarded",
-        "hx-request",
-        "origin",
-        "sec-fetch-dest",
-        "sec-fetch-site",
-        "sec-gpc",
-        "user-agent",
-        "x-forwarded-for",
-        "x-gatekeeper-country",
-    }
-)
 
 # Self-declared crawlers and tools. Headless browsers are not listed: they run our scripts
 # and behave like visitors.
 _BOT = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|curl/|wget/|"
-    r"python-requests|python-httpx|go-http-client|java/|okhttp|lighthouse|pingdom",
+    rb"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|curl/|wget/|"
+    rb"python-requests|python-httpx|go-http-client|java/|okhttp|lighthouse|pingdom",
     re.IGNORECASE,
 )
+_PROXY_HEADERS = (b"forwarded", b"x-forwarded-for", b"cf-connecting-ip", b"cf-ipcountry")
+_NO_HEADERS: Mapping[bytes, bytes] = {}
 
 
 class ConsentView(Protocol):
-    """What the app may ask of a visitor's consent (filled in by the consent stage)."""
+    """What the app may ask of a visitor's consent (filled in by the consent feature)."""
 
     def allows(self, category: str) -> bool: ...
 
 
-@dataclass(slots=True)
 class Visitor:
-    ip: IPAddress | None
-    country: str | None
-    subdivision: str | None
-    language: str
-    gpc: bool
-    dnt: bool
-    bot: bool
-    located: bool
-    """The location came from a working database, a trusted proxy or debug mode."""
-    headers: Mapping[str, str] = field(repr=False, default_factory=dict)
-    """The request headers gatekeeper reads, lower-cased names, repeated ones joined."""
-    consent: ConsentView | None = None
-    adblock: str | None = None
+    """The visitor of one request (`gatekeeper.visitor(request)`)."""
+
+    __slots__ = (
+        "adblock",
+        "bot",
+        "consent",
+        "cookies",
+        "country",
+        "dnt",
+        "gpc",
+        "ip",
+        "language",
+        "located",
+        "raw_headers",
+        "subdivision",
+        "tcf",
+    )
+
+    def __init__(
+        self,
+        ip: IPAddress | None = None,
+        country: str | None = None,
+        subdivision: str | None = None,
+        language: str = "en",
+        gpc: bool = False,
+        dnt: bool = False,
+        bot: bool = False,
+        located: bool = False,
+        raw_headers: Mapping[bytes, bytes] = _NO_HEADERS,
+        cookies: Mapping[str, str] | None = None,
+    ) -> None:
+        self.ip = ip
+        self.country = country
+        self.subdivision = subdivision
+        self.language = language
+        self.gpc = gpc
+        self.dnt = dnt
+        self.bot = bot
+        self.located = located
+        """The location came from a working database, a trusted proxy or debug mode."""
+        self.raw_headers = raw_headers
+        """The request's headers by lower-case name (bytes); repeated ones joined."""
+        self.cookies: Mapping[str, str] = cookies if cookies is not None else {}
+        """The request's cookies, parsed once; shared between requests, never mutated."""
+        self.consent: ConsentView | None = None
+        self.adblock: str | None = None
+        self.tcf: Any = None
 
     @property
     def places(self) -> tuple[str, ...]:
@@ -81,6 +96,23 @@ class Visitor:
         if self.subdivision and self.country:
             return (self.subdivision, self.country)
         return (self.country,) if self.country else ()
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The request headers as text, lower-case names (decoded on each access)."""
+        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self.raw_headers.items()}
+
+    def header(self, name: bytes) -> str:
+        """One request header as text, "" when absent."""
+        value = self.raw_headers.get(name)
+        return value.decode("latin-1") if value is not None else ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Visitor(ip={self.ip!r}, country={self.country!r}, "
+            f"subdivision={self.subdivision!r}, language={self.language!r}, gpc={self.gpc}, "
+            f"bot={self.bot}, consent={self.consent!r}, adblock={self.adblock!r})"
+        )
 
 
 def visitor(request_or_scope: Any) -> Visitor:
@@ -95,25 +127,112 @@ def visitor(request_or_scope: Any) -> Visitor:
         ) from None
 
 
-def pick_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    picked: dict[str, str] = {}
-    for name_bytes, value_bytes in raw:
-        name = name_bytes.decode("latin-1").lower()
-        if name in HEADERS:
-            value = value_bytes.decode("latin-1")
-            if name in picked:
-                separator = "; " if name == "cookie" else ", "
-                picked[name] = picked[name] + separator + value
-            else:
-                picked[name] = value
-    return picked
+def request_headers(raw: list[tuple[bytes, bytes]]) -> Mapping[bytes, bytes]:
+    """Header name -> value. ASGI servers lower-case names; repeated headers (HTTP/2
+    splits Cookie, proxies repeat X-Forwarded-For) are joined as their grammar says."""
+    fields = dict(raw)
+    if len(fields) == len(raw):
+        return fields
+    joined: dict[bytes, bytes] = {}
+    for name, value in raw:
+        if name in joined:
+            joined[name] += (b"; " if name == b"cookie" else b", ") + value
+        else:
+            joined[name] = value
+    return joined
 
 
-def _debug_place(scope: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
-    wanted = headers.get("x-gatekeeper-country")
-    if wanted is None and b"gk_country=" in scope.get("query_string", b""):
+_Place = tuple[IPAddress | None, str | None, str | None, bool]
+
+
+class Identifier:
+    """Builds the Visitor of a request; compiled once per policy."""
+
+    def __init__(
+        self,
+        *,
+        proxies: ProxyTrust,
+        geo: GeoReader | None,
+        languages: LanguageNegotiator,
+        cookies: Callable[[bytes | None], Mapping[str, str]],
+        debug: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.proxies = proxies
+        self.geo = geo
+        self.debug = debug
+        self.cookies = cookies
+        self._clock = clock
+        self._generation = geo.generation if geo is not None else 0
+        self._next_geo_check = clock()
+        self._places: Memo[tuple[Any, ...], _Place] = Memo(self._place, 8192)
+        self._languages: Memo[bytes, str] = Memo(
+            lambda raw: languages.choose(raw.decode("latin-1")), 1024
+        )
+        self._bots: Memo[bytes, bool] = Memo(lambda raw: _BOT.search(raw) is not None, 4096)
+        self.default_language = languages.default
+        self._proxied = proxies.configured
+
+    def identify(self, scope: Mapping[str, Any]) -> Visitor:
+        headers = request_headers(scope["headers"])
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if self._proxied:
+            key: tuple[Any, ...] = (peer, *map(headers.get, _PROXY_HEADERS))
+        else:
+            key = (peer,)
+        geo = self.geo
+        if geo is not None and self._clock() >= self._next_geo_check:
+            self._check_geo(geo)
+        ip, country, subdivision, located = self._places[key]
+        if self.debug:
+            place = _debug_place(scope, headers)
+            if place:
+                country, _, region = place.partition("-")
+                subdivision, located = (place if region else None), True
+        language = headers.get(b"accept-language")
+        agent = headers.get(b"user-agent")
+        return Visitor(
+            ip,
+            country,
+            subdivision,
+            self._languages[language] if language else self.default_language,
+            headers.get(b"sec-gpc", b"").strip() == b"1",
+            headers.get(b"dnt", b"").strip() == b"1",
+            self._bots[agent] if agent else False,
+            located,
+            headers,
+            self.cookies(headers.get(b"cookie")),
+        )
+
+    def _check_geo(self, geo: GeoReader) -> None:
+        self._next_geo_check = self._clock() + geo.check_interval
+        geo.refresh()
+        if geo.generation != self._generation:
+            self._generation = geo.generation
+            self._places.clear()  # answers of the replaced database
+
+    def _place(self, key: tuple[Any, ...]) -> _Place:
+        peer = key[0]
+        if self._proxied:
+            names = [n.decode() for n in _PROXY_HEADERS]
+            headers = {n: v.decode("latin-1") for n, v in zip(names, key[1:], strict=True) if v}
+            address = self.proxies.resolve(peer, headers)
+        else:
+            address = self.proxies.resolve(peer, {})
+        if address.proxy_country:
+            return (address.ip, address.proxy_country, None, True)
+        if address.ip is not None and self.geo is not None:
+            location = self.geo.lookup(address.ip)
+            return (address.ip, location.country, location.subdivision, True)
+        return (address.ip, None, None, False)
+
+
+def _debug_place(scope: Mapping[str, Any], headers: Mapping[bytes, bytes]) -> str | None:
+    wanted = headers.get(b"x-gatekeeper-country", b"").decode("latin-1")
+    if not wanted and b"gk_country=" in scope.get("query_string", b""):
         query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-        wanted = query.get("gk_country")
+        wanted = query.get("gk_country", "")
     if not wanted:
         return None
     try:
@@ -123,62 +242,4 @@ def _debug_place(scope: Mapping[str, Any], headers: Mapping[str, str]) -> str | 
     return None if place in GROUPS else place  # a group (EEA) is not a location
 
 
-class Identify:
-    """The first stage: builds the Visitor and stores it in the scope."""
-
-    def __init__(
-        self,
-        app: Any,
-        *,
-        proxies: ProxyTrust,
-        geo: GeoReader | None,
-        languages: LanguageNegotiator,
-        debug: bool = False,
-    ) -> None:
-        self.app = app
-        self.proxies = proxies
-        self.geo = geo
-        self.languages = languages
-        self.debug = debug
-
-    def identify(self, scope: dict[str, Any]) -> Visitor:
-        headers = pick_headers(scope.get("headers", []))
-        client = scope.get("client")
-        address = self.proxies.resolve(client[0] if client else None, headers)
-        location = Location()
-        located = False
-        if address.proxy_country:
-            location = Location(country=address.proxy_country, found=True)
-            located = True
-        elif address.ip is not None and self.geo is not None:
-            location = self.geo.lookup(address.ip)
-            located = True
-        if self.debug:
-            place = _debug_place(scope, headers)
-            if place:
-                country, _, region = place.partition("-")
-                location = Location(country=country, subdivision=place if region else None)
-                located = True
-        agent = headers.get("user-agent", "")
-        return Visitor(
-            ip=address.ip,
-            country=location.country,
-            subdivision=location.subdivision,
-            language=self.languages.choose(headers.get("accept-language")),
-            gpc=headers.get("sec-gpc", "").strip() == "1",
-            dnt=headers.get("dnt", "").strip() == "1",
-            bot=bool(agent and _BOT.search(agent)),
-            located=located,
-            headers=headers,
-        )
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        found = self.identify(scope)
-        scope[SCOPE_KEY] = found
-        # Starlette, FastAPI and Litestar expose scope["state"] as request.state; copy it so
-        # a server that shares one state dict between requests never sees another's visitor.
-        scope["state"] = {**scope.get("state", {}), "gatekeeper": found}
-        await self.app(scope, receive, send)
-
-
-__all__ = ["SCOPE_KEY", "ConsentView", "Identify", "Visitor", "parse_ip", "visitor"]
+__all__ = ["SCOPE_KEY", "ConsentView", "Identifier", "Visitor", "parse_ip", "visitor"]

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatekeeper.cli import main
-from tests.conftest import BASE_POLICY, REPO
+from tests.conftest import BASE_POLICY, REPO, SECRET
 
 
-def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+def run(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "gatekeeper.cli", *args],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=60,
@@ -60,11 +66,69 @@ def test_check_mixed_files_exit_one_and_report_both(tmp_path):
     assert f"{missing}:1:1: cannot read" in result.stdout
 
 
-def test_shipped_policies_check_clean():
+def test_shipped_policies_check_clean_as_files():
     files = sorted(str(p) for p in (REPO / "policies").glob("*.yaml"))
     assert len(files) >= 5
-    result = run("check", *files)
+    result = run("check", "--policy-only", *files)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _deployment(tmp_path: Path, geoip_dir: Path) -> tuple[Path, dict[str, str]]:
+    """The shipped policies with the files they name in place: policies/ next to data/
+    and templates/, as their relative paths expect."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    for policy in (REPO / "policies").glob("*.yaml"):
+        (policies / policy.name).write_text(policy.read_text(encoding="utf-8"))
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(geoip_dir / "GeoIP2-City-Test.mmdb", data / "GeoIP2-City.mmdb")
+    shutil.copy(geoip_dir / "GeoIP2-Anonymous-IP-Test.mmdb", data / "GeoIP2-Anonymous-IP.mmdb")
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    for name in ("audit-signing-key.pem", "audit-signing.pem"):  # site.yaml, demo.yaml
+        (data / name).write_bytes(pem)
+    (tmp_path / "templates" / "gatekeeper").mkdir(parents=True)
+    env = {
+        "GATEKEEPER_SECRET": SECRET,
+        "GATEKEEPER_DATA": str(data),
+        "GATEKEEPER_GEOIP": str(data / "GeoIP2-City.mmdb"),
+    }
+    return policies, env
+
+
+def test_shipped_policies_start_where_their_files_are(tmp_path, geoip_dir):
+    policies, env = _deployment(tmp_path, geoip_dir)
+    files = sorted(str(p) for p in policies.glob("*.yaml"))
+    before = sorted(p.name for p in (tmp_path / "data").iterdir())
+    result = run("check", "--require-env", *files, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [f"{file}: ok" for file in files]  # no warnings
+    # Checking opened the log's folder and wrote nothing: no database was created.
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == before
+
+
+def test_check_opens_what_the_policy_names(tmp_path, geoip_dir):
+    policies, env = _deployment(tmp_path, geoip_dir)
+    shutil.rmtree(tmp_path / "data")
+    shutil.rmtree(tmp_path / "templates")
+    site = policies / "site.yaml"
+    result = run("check", str(site), env=env)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    # Every line names the file, the line and column of the key, and the key.
+    found = {}
+    for line in lines:
+        match = re.match(rf"^{re.escape(str(site))}:(\d+):(\d+): ([\w.]+): (.*)$", line)
+        assert match, line
+        found[match.group(3)] = match.group(4)
+    assert found["audit.store"] == f"the folder {policies}/../data does not exist"
+    assert "audit-signing-key.pem: cannot read: No such file" in found["audit.signing_key"]
+    assert "does not exist" in found["templates.directory"]
+    # geoip.on_missing is allow in site.yaml: the site starts without it, so a warning.
+    assert found["geoip.database"].startswith("warning: GeoIP database not found")
+    assert not any(line.endswith(": ok") for line in lines)
 
 
 def test_schema_is_json_schema_of_the_policy(capsys):

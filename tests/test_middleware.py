@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from gatekeeper import Gatekeeper, PolicyError, load_policy
-from gatekeeper.geo import GeoDatabaseError
 from gatekeeper.visitor import SCOPE_KEY
 
 
@@ -34,7 +33,7 @@ class Recorder:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def test_lifespan_and_websocket_pass_through_untouched(policy_file):
+async def test_lifespan_passes_through_untouched_and_websockets_get_a_visitor(policy_file):
     inner = Recorder()
     app = Gatekeeper(inner, policy=str(policy_file()))
     sent: list[dict] = []
@@ -50,8 +49,38 @@ async def test_lifespan_and_websocket_pass_through_untouched(policy_file):
     websocket = {"type": "websocket", "path": "/ws", "headers": [], "client": ("1.2.3.4", 5)}
     await app(websocket, receive, send)
     assert inner.scopes[0] is lifespan and SCOPE_KEY not in lifespan
-    assert inner.scopes[2] is websocket and SCOPE_KEY not in websocket
+    assert inner.scopes[2] is websocket and websocket[SCOPE_KEY].ip is not None
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "websocket.accept"}]
+
+
+@pytest.mark.parametrize("extension", [True, False])
+async def test_a_blocked_visitor_cannot_open_a_websocket(policy_file, extension):
+    inner = Recorder()
+    path = policy_file("debug: true\ngeoblock: {deny: [KP]}\n")
+    app = Gatekeeper(inner, policy=str(path))
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    websocket = {
+        "type": "websocket",
+        "path": "/articles/live",
+        "headers": [(b"x-gatekeeper-country", b"KP")],
+        "client": ("1.2.3.4", 5),
+        "extensions": {"websocket.http.response": {}} if extension else {},
+    }
+    await app(websocket, receive, send)
+    assert inner.scopes == []  # the app never saw the handshake
+    if extension:
+        assert sent[0]["type"] == "websocket.http.response.start"
+        assert sent[0]["status"] == 451
+        assert sent[1]["type"] == "websocket.http.response.body"
+    else:
+        assert sent == [{"type": "websocket.close", "code": 4451}]
 
 
 async def test_http_gets_a_visitor_and_a_private_state(policy_file):
@@ -88,7 +117,10 @@ def test_broken_policy_refuses_to_start_with_the_reason(policy_file):
 
 def test_missing_geoip_database(policy_file, tmp_path):
     missing = tmp_path / "nope.mmdb"
-    with pytest.raises(GeoDatabaseError, match="not found"):
+    # Refused at start-up as one line at the key that names the file, not a traceback.
+    with pytest.raises(
+        PolicyError, match=r"policy.yaml:3:\d+: geoip.database: GeoIP database not found"
+    ):
         Gatekeeper(Recorder(), policy=str(policy_file(f"geoip: {{database: {missing}}}\n")))
     relaxed = policy_file(f"geoip: {{database: {missing}, on_missing: allow}}\n", name="b.yaml")
     assert Gatekeeper(Recorder(), policy=str(relaxed)).policy.geoip.on_missing == "allow"
@@ -96,7 +128,7 @@ def test_missing_geoip_database(policy_file, tmp_path):
 
 def test_corrupt_geoip_database(policy_file, geoip_dir):
     broken = geoip_dir / "GeoIP2-City-Test-Broken-Double-Format.mmdb"
-    with pytest.raises(GeoDatabaseError):
+    with pytest.raises(PolicyError, match=r"policy.yaml:3:\d+: geoip.database: "):
         Gatekeeper(Recorder(), policy=str(policy_file(f"geoip: {{database: {broken}}}\n")))
 
 
@@ -123,16 +155,24 @@ async def test_edited_policy_is_picked_up_and_a_broken_edit_keeps_the_last_good(
     assert app.policy.languages.available == ("en",)
 
     await _edit(path, "[en]", "[en, de]")
-    await _get(app)
+    await _settled(app)
     assert app.policy.languages.available == ("en", "de")
 
     good = app.policy
     await _edit(path, "[en, de]", "[en, de, 42x]")
     with caplog.at_level(logging.ERROR, logger="gatekeeper.policy"):
         response = await _get(app)
+        await _settled(app)
     assert response.status_code == 200
     assert app.policy is good
     assert "not reloaded" in caplog.text and "languages.available[2]" in caplog.text
+
+
+async def _settled(app) -> None:
+    """A request that notices the edit, then the one after the reload thread is done."""
+    await _get(app)
+    assert app._file.wait(timeout=30)
+    await _get(app)
 
 
 async def test_reload_disabled_with_zero_interval(policy_file):

@@ -1,19 +1,16 @@
-"""Adblock detection: baits, beacons, verdicts, the notice or wall, and rates for operators.
+"""Adblock detection: baits, beacons, verdicts, and rates for operators.
 
 Each HTML page view (where the policy enables detection) gets a signed view token, a
-cosmetic bait element and an image bait in the server-rendered HTML, and the client check
-in gatekeeper.js, which loads the script bait and reports to `POST {prefix}/beacon`. The
-server correlates what reached it with the report (verdict.py), answers the verdict,
-remembers it in the signed `gk_adblock` cookie (`visitor.adblock` on later requests) and
-counts each view's final verdict by day, country and path group in the consent log's
-database (`gatekeeper adblock stats`).
+cosmetic bait element and an image bait in the server-rendered HTML (the notice source,
+`gatekeeper.notices.adblock`), and the client check in gatekeeper.js, which loads the
+script bait and reports to `POST {prefix}/beacon`. The server correlates what reached it
+with the report (verdict.py), answers the verdict, remembers it in the signed
+`gk_adblock` cookie (`visitor.adblock` on later requests) and counts each view's final
+verdict by day, country and path group in the policy's database
+(`gatekeeper adblock stats`).
 
-    adblock = AdblockFeature(policy, renderer, policy.prefix)
-    routes = {**routes, **adblock.routes()}      # beacon, baits, dismiss
-    sources.append(adblock)                      # a NoticeSource: adblock.parts(...)
-    inner = adblock.stage(inner)                 # or call adblock.identify(visitor)
-    await adblock.close()                        # at shutdown: count open views
-    await adblock.rates()                        # verdict counts as plain data (auditor view)
+The feature plugs into the request path through the feature protocol: `routes()`,
+`read(visitor)` on every request, `open(page)` for each page view, `close()` at shutdown.
 """
 
 from __future__ import annotations
@@ -22,23 +19,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..endpoints import Route
-from ..html.render import Renderer
-from ..notices import Parts
-from ..policy import Policy, path_matches
+from ..endpoints import Request, Response, Route, json_response, redirect_to
+from ..notices import Page
+from ..notices.adblock import AdblockView
+from ..policy import Policy, compile_globs
 from ..visitor import Visitor
 from .baits import Baits
 from .beacon import Beacon
 from .cli import summarise
 from .cookie import AdblockCookie, AdblockState
 from .detector import Detector
-from .notice import AdblockNotice
 from .ratelimit import RateLimiter
-from .stage import AdblockStage, identify
 from .stats import VerdictCounts
 from .store import Filter, open_store
 from .token import ViewTokens
-from .verdict import VERDICTS, Evidence, Report, Verdict, judge, judge_report
+from .verdict import VERDICTS, Evidence, Report, Verdict, judge
 
 __all__ = [
     "VERDICTS",
@@ -48,77 +43,51 @@ __all__ = [
     "Report",
     "Verdict",
     "judge",
-    "judge_report",
 ]
 
 
 class AdblockFeature:
-    """The adblock pieces built from one policy, for the middleware to place.
+    """The adblock feature of one policy.
 
-    `assets_prefix` is where `routes()` are mounted (the policy's prefix): bait URLs in the
-    page point below it. Keyword arguments exist for tests and tuning; `previous` is the
-    feature of the policy this one replaces, whose open views carry over when the secret
-    keys and the store are unchanged (and are counted otherwise).
+    `detector` holds the open views and the counts; it outlives a policy revision (the
+    middleware keeps it while the secret keys and the store stay the same). Without one,
+    the feature makes its own, counting into the policy's database.
     """
 
     def __init__(
         self,
         policy: Policy,
-        renderer: Renderer,
-        assets_prefix: str,
         *,
-        previous: AdblockFeature | None = None,
-        counts: VerdictCounts | None = None,
+        detector: Detector | None = None,
         limiter: RateLimiter | None = None,
-        view_ttl: float = 600.0,
-        max_views: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         config = policy.adblock
         self.policy = policy
         self.enabled = config.mode != "off"
+        self.wall = config.mode == "wall"
+        self.cap = config.frequency_hours * 3600
+        self.clock = clock
         self.cookie = AdblockCookie(policy.secret_keys, clock=clock)
-        if self.enabled and previous is not None and previous.carries_over_to(policy):
-            self.detector = previous.detector
-            self.detector.table.ttl = view_ttl
-            self.detector.table.capacity = max_views
-        else:
-            if previous is not None:
-                previous.detector.retire()
-            if counts is None:
-                store = open_store(policy.audit.store) if self.enabled else None
-                counts = VerdictCounts(store)
-            self.detector = Detector(
-                ViewTokens(policy.secret_keys, clock=clock),
-                counts,
-                capacity=max_views,
-                ttl=view_ttl,
-                clock=clock,
+        if detector is None:
+            store = open_store(policy.audit.store) if self.enabled else None
+            detector = Detector(
+                ViewTokens(policy.secret_keys, clock=clock), VerdictCounts(store), clock=clock
             )
+        self.detector = detector
         self.baits = Baits(
-            assets_prefix,
+            policy.prefix,
             config.baits.script,
             config.baits.image,
             config.baits.cosmetic_class,
             self.detector,
         )
-        self.notice = AdblockNotice(
-            policy, renderer, assets_prefix, self.baits, self.cookie, clock=clock
-        )
         self.beacon = Beacon(
             self.detector, self.cookie, limiter if limiter is not None else RateLimiter()
         )
-        self.paths = config.paths
-        self.exempt = config.exempt_paths
-
-    def carries_over_to(self, policy: Policy) -> bool:
-        """Whether a new policy can keep this feature's open views: they were signed with
-        the same keys and are counted in the same database."""
-        old = self.policy
-        return (
-            self.enabled
-            and old.secret_keys == policy.secret_keys
-            and old.audit.store == policy.audit.store
+        paths, exempt = compile_globs(config.paths), compile_globs(config.exempt_paths)
+        self.applies: Callable[[str], bool] = lambda path: (
+            self.enabled and paths(path) and not exempt(path)
         )
 
     def routes(self) -> dict[str, Route]:
@@ -126,32 +95,41 @@ class AdblockFeature:
         if not self.enabled:
             return {}
         routes = {"/beacon": self.beacon.route(), **self.baits.routes()}
-        if not self.notice.wall:
-            routes["/adblock/dismiss"] = Route(frozenset({"POST"}), self.notice.dismiss)
+        if not self.wall:
+            routes["/adblock/dismiss"] = Route(frozenset({"POST"}), self.dismiss)
         return routes
 
-    def applies(self, path: str) -> bool:
-        return (
-            self.enabled and path_matches(path, self.paths) and not path_matches(path, self.exempt)
-        )
+    def read(self, visitor: Visitor) -> None:
+        """`visitor.adblock`: the last verdict in the gk_adblock cookie, or "unknown"."""
+        state = self.cookie.from_cookies(visitor.cookies)
+        visitor.adblock = state.verdict if state is not None else "unknown"
 
-    def parts(self, scope: dict[str, Any], visitor: Visitor) -> Parts | None:
-        """The NoticeSource: notice markup, cosmetic bait and image bait of a new view."""
-        path = scope.get("path", "/")
-        if visitor.bot or not self.applies(path):
+    def open(self, page: Page) -> AdblockView | None:
+        """A new view for this page (`AdblockViews`), or None where detection is off."""
+        visitor = page.visitor
+        if visitor.bot or not self.applies(page.path):
             return None  # crawlers get no notice and would only count as "unknown"
-        state = self.cookie.from_header(visitor.headers.get("cookie", ""))
-        token = self.detector.open(path, visitor.country)
-        return Parts(body=self.notice.markup(visitor.language, state, token))
+        state = self.cookie.from_cookies(visitor.cookies)
+        visible, quiet = self.display(state)
+        return AdblockView(self.detector.open(page.path, visitor.country), visible, quiet)
 
-    def identify(self, visitor: Visitor) -> None:
-        """Set `visitor.adblock` from the gk_adblock cookie: the last verdict or "unknown"."""
-        if self.enabled:
-            identify(self.cookie, visitor)
+    def display(self, state: AdblockState | None) -> tuple[bool, bool]:
+        """(shown at once, quiet) for a visitor with this cookie."""
+        if state is None:
+            return False, False
+        if self.wall:
+            return state.verdict == "blocked", False  # a wall cannot be dismissed
+        quiet = state.dismissed_at > 0 and self.clock() - state.dismissed_at < self.cap
+        return state.verdict == "blocked" and not quiet, quiet
 
-    def stage(self, app: Any) -> Any:
-        """An ASGI stage that calls `identify` for every request, then `app`."""
-        return AdblockStage(app, self.cookie) if self.enabled else app
+    async def dismiss(self, request: Request) -> Response:
+        """POST {prefix}/adblock/dismiss: keep the notice away for frequency_hours."""
+        back = request.next_path()
+        known = self.cookie.from_cookies(request.visitor.cookies)
+        state = AdblockState(known.verdict if known else "unknown", int(self.clock()))
+        response = json_response({"dismissed": True}) if request.wants_json else redirect_to(back)
+        response.headers.append(self.cookie.set_cookie(state, secure=request.secure))
+        return response
 
     async def rates(self) -> dict[str, Any] | None:
         """The stored verdict counts as plain data, as `gatekeeper adblock stats` adds

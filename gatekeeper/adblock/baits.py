@@ -22,13 +22,18 @@ import base64
 import re
 
 from ..endpoints import Request, Response, Route
-from .detector import Bait, Detector
+from .detector import Detector
 
 SCRIPT = "/prebid/gpt.js"
 IMAGE = "/adbanners/banner-728x90.gif"
 COSMETIC = "ad-slot ad-unit ad-banner-container"
 
-SCRIPT_BODY = b"/* gatekeeper adblock bait: nothing to run */\n"
+# The bait leaves the proof its response carries on the element that loaded it, where
+# the check reads it; a blocker's stub in its place leaves none.
+SCRIPT_BODY = (
+    b"/* gatekeeper adblock bait */\n"
+    b'document.currentScript&&document.currentScript.setAttribute("data-gk-proof","%s");\n'
+)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")  # 1x1 clear
 _IMAGE_TYPES = {".gif": b"image/gif", ".png": b"image/png", ".jpg": b"image/jpeg"}
 
@@ -79,16 +84,15 @@ class Baits:
     def image_url(self, token: str) -> str:
         return f"{self.prefix}{self.image_path}?t={token}"
 
-    def _hit(self, kind: Bait, request: Request) -> None:
-        self.detector.bait(kind, request.query().get("t"))
-
     async def script(self, request: Request) -> Response:
         # Served whatever the token: a failed load would read as "blocked" in the page.
-        self._hit("script", request)
-        return Response(body=SCRIPT_BODY, content_type=b"text/javascript; charset=utf-8")
+        proof = self.detector.script(request.query().get("t"))
+        return Response(
+            body=SCRIPT_BODY % proof.encode(), content_type=b"text/javascript; charset=utf-8"
+        )
 
     async def image(self, request: Request) -> Response:
-        self._hit("image", request)
+        self.detector.image(request.query().get("t"))
         return Response(body=PIXEL, content_type=self.image_type)
 
     def routes(self) -> dict[str, Route]:

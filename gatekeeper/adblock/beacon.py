@@ -1,9 +1,12 @@
 """POST {prefix}/beacon: the page's report of its check, answered with the verdict.
 
-Body: a JSON object `{"token": "...", "script": true|false|null, "cosmetic": true|false}`,
-sent as application/json (fetch) or text/plain (navigator.sendBeacon cannot set a JSON
-type without a CORS preflight). Anything else is a 4xx naming the problem, never a 500:
-this endpoint is public, and whatever arrives is someone's input.
+Body: a JSON object `{"token": "...", "script": true|false|null, "cosmetic": true|false}`
+with optional `"image": true|false` (the image bait had loaded), `"proof": "..."` (what
+the script bait's response left) and `"receipt": "..."` (what an earlier beacon of the
+same view answered), sent as application/json (fetch) or text/plain
+(navigator.sendBeacon cannot set a JSON type without a CORS preflight). Anything else
+is a 4xx naming the problem, never a 500: this endpoint is public, and whatever arrives
+is someone's input.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from .verdict import Report
 BODY_LIMIT = 1024  # a real report is ~120 bytes
 _TYPES = frozenset({b"application/json", b"text/plain", b""})
 _FIELDS = frozenset({"token", "script", "cosmetic"})
+_OPTIONAL = frozenset({"image", "proof", "receipt"})
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_report(body: bytes) -> tuple[object, Report]:
-    """The token and the report in a beacon body; raises BadRequest."""
+def parse_report(body: bytes) -> tuple[object, Report, dict[str, Any]]:
+    """The token, the report and the optional fields of a beacon body; raises BadRequest."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -39,9 +43,9 @@ def parse_report(body: bytes) -> tuple[object, Report]:
         raise BadRequest("body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
-    unknown = sorted(set(data) - _FIELDS)
+    unknown = sorted(set(data) - _FIELDS - _OPTIONAL)
     if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r}")
+        raise BadRequest(f"unknown field {unknown[0][:40]!r}")
     missing = sorted(_FIELDS - set(data))
     if missing:
         raise BadRequest(f"missing field {missing[0]!r}")
@@ -51,14 +55,14 @@ def parse_report(body: bytes) -> tuple[object, Report]:
         raise BadRequest("field 'script' must be true, false or null")
     if type(cosmetic) is not bool:
         raise BadRequest("field 'cosmetic' must be true or false")
-    return data["token"], Report(script=script, cosmetic=cosmetic)
-
-
-def _content_type(request: Request) -> bytes:
-    for name, value in request.scope.get("headers", []):
-        if name == b"content-type":
-            return value.split(b";")[0].strip().lower()
-    return b""
+    image = data.get("image", False)
+    if type(image) is not bool:
+        raise BadRequest("field 'image' must be true or false")
+    for name in ("proof", "receipt"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise BadRequest(f"field {name!r} must be a string")
+    extra = {name: data.get(name) for name in ("proof", "receipt")}
+    return data["token"], Report(script=script, cosmetic=cosmetic, image=image), extra
 
 
 class Beacon:
@@ -73,19 +77,19 @@ class Beacon:
             response = json_response({"error": "too many reports; try again shortly"}, 429)
             response.headers.append((b"retry-after", b"2"))
             return response
-        if _content_type(request) not in _TYPES:
+        if request.content_type not in _TYPES:
             raise BadRequest("send the report as application/json or text/plain", 415)
-        token, report = parse_report(request.body)
+        token, report, extra = parse_report(request.body)
         try:
-            verdict = self.detector.report(token, report)
+            verdict, receipt = self.detector.report(token, report, **extra)
         except TokenError as exc:
             raise BadRequest(exc.reason, exc.status) from None
-        response = json_response({"verdict": verdict})
+        response = json_response({"verdict": verdict, "receipt": receipt})
         if verdict in ("blocked", "allowed"):
             # "unknown" says nothing new: keep whatever the browser had before.
-            known = self.cookie.from_header(request.visitor.headers.get("cookie", ""))
+            known = self.cookie.from_cookies(request.visitor.cookies)
             state = AdblockState(verdict, known.dismissed_at if known else 0)
-            response.set_cookie(self.cookie.set_cookie(state, secure=request.secure))
+            response.headers.append(self.cookie.set_cookie(state, secure=request.secure))
         return response
 
     def route(self) -> Route:

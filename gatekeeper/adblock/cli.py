@@ -70,14 +70,37 @@ def _key(row: VerdictRow, columns: Sequence[str]) -> tuple[str, ...]:
     return tuple(values[c] for c in columns)
 
 
+def verdicts(counts: dict[str, int]) -> dict[str, int]:
+    """The verdicts of the views counted under one (day, country, path group).
+
+    Beacons are counted as judged (blocked, allowed, unknown) when they arrive. The rest
+    is derived: a view whose image bait arrived but that never reported ran no JavaScript
+    (no_js = images - judged views that saw their image); a view that did neither is
+    unknown (opened - judged - no_js). Rows written before views were counted this way
+    hold final verdicts and add in as they are.
+    """
+    out = {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
+    judged = out["blocked"] + out["allowed"] + out["unknown"]
+    no_js = max(0, counts.get("image", 0) - counts.get("judged_image", 0))
+    out["no_js"] += no_js
+    out["unknown"] += max(0, counts.get("opened", 0) - judged - no_js)
+    return out
+
+
 def summarise(
     rows: Iterable[VerdictRow], columns: Sequence[str]
 ) -> tuple[dict[tuple[str, ...], Tally], Tally]:
+    finest: dict[tuple[str, str, str], tuple[VerdictRow, dict[str, int]]] = {}
+    for row in rows:
+        entry = finest.setdefault((row.day, row.country, row.group), (row, {}))
+        entry[1][row.verdict] = entry[1].get(row.verdict, 0) + row.count
     groups: dict[tuple[str, ...], Tally] = {}
     total = Tally()
-    for row in rows:
-        groups.setdefault(_key(row, columns), Tally()).add(row.verdict, row.count)
-        total.add(row.verdict, row.count)
+    for row, counts in finest.values():
+        group = groups.setdefault(_key(row, columns), Tally())
+        for verdict, n in verdicts(counts).items():
+            group.add(verdict, n)
+            total.add(verdict, n)
     return dict(sorted(groups.items())), total
 
 

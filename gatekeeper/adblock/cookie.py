@@ -1,18 +1,21 @@
 """The `gk_adblock` cookie: the visitor's last verdict and when they dismissed the notice.
 
 Strictly necessary (it only remembers a choice and what gatekeeper itself concluded), so
-it is set without consent; signed, so a visitor cannot tell the server "blocked" to get a
-wall shown to someone else's browser or "allowed" to skip the check's outcome.
+it is set without consent where detection runs; signed, so a visitor cannot tell the
+server "blocked" to get a wall shown to someone else's browser or "allowed" to skip the
+check's outcome.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from itsdangerous import BadData, TimestampSigner
 
+from ..http import set_cookie
+from ..memo import Memo
 from .verdict import VERDICTS, Verdict
 
 NAME = "gk_adblock"
@@ -46,33 +49,32 @@ class AdblockCookie:
         # A verdict is about one browser setup; after a month it says little.
         self._signer = _Signer(secret_keys, clock)
         self.max_age = max_age
+        self._clock = clock
+        self._verified: Memo[str, tuple[AdblockState, int] | None] = Memo(self._verify, 4096)
 
-    def loads(self, value: str) -> AdblockState | None:
+    def _verify(self, value: str) -> tuple[AdblockState, int] | None:
         try:
-            raw = self._signer.unsign(value, max_age=self.max_age).decode("ascii")
+            raw, signed = self._signer.unsign(value, return_timestamp=True)
+            text = raw.decode("ascii")
         except (BadData, UnicodeDecodeError):
             return None
-        verdict, _, dismissed = raw.partition(":")
+        verdict, _, dismissed = text.partition(":")
         if verdict not in VERDICTS or not dismissed.isdigit() or len(dismissed) > 12:
             return None
-        return AdblockState(verdict, int(dismissed))  # type: ignore[arg-type]
+        return AdblockState(verdict, int(dismissed)), int(signed.timestamp())  # type: ignore[arg-type]
+
+    def loads(self, value: str) -> AdblockState | None:
+        entry = self._verified[value]
+        if entry is None or self._clock() - entry[1] > self.max_age:
+            return None
+        return entry[0]
 
     def dumps(self, state: AdblockState) -> str:
         return self._signer.sign(f"{state.verdict}:{state.dismissed_at}").decode("ascii")
 
-    def from_header(self, cookie_header: str) -> AdblockState | None:
-        if NAME not in cookie_header:
-            return None
-        for item in cookie_header.split(";"):
-            name, _, value = item.strip().partition("=")
-            if name == NAME:
-                return self.loads(value.strip('"'))
-        return None
+    def from_cookies(self, cookies: Mapping[str, str]) -> AdblockState | None:
+        value = cookies.get(NAME)
+        return self.loads(value) if value else None
 
-    def set_cookie(self, state: AdblockState, *, secure: bool) -> str:
-        """The Set-Cookie header value."""
-        flags = "; Secure" if secure else ""
-        return (
-            f"{NAME}={self.dumps(state)}; Max-Age={self.max_age}; Path=/; SameSite=Lax; "
-            f"HttpOnly{flags}"
-        )
+    def set_cookie(self, state: AdblockState, *, secure: bool) -> tuple[bytes, bytes]:
+        return set_cookie(NAME, self.dumps(state), max_age=self.max_age, secure=secure)

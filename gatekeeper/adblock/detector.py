@@ -1,21 +1,33 @@
-"""Correlation per page view: open a view, note which baits reached us, judge the beacon.
+"""Correlation per page view, with nothing shared between processes.
 
-Everything here is synchronous and runs on the event loop between awaits, so the view
-table needs no lock.
+Which process renders a page, serves its baits or receives its beacon does not matter:
+
+- the page view's token carries the view's id, day, country and path group;
+- the script bait's response hands the page a proof, made from the view id, that the
+  bait reached a server; the beacon carries it back (a blocker's stub sets none);
+- the beacon is judged from its own report and that proof, and answered with a receipt
+  of how the view was counted, which a later check of the same view ("check again")
+  brings along, so the count moves instead of growing.
+
+Every event is counted additively by (day, country, path group): views opened, image
+baits served, verdicts judged (and how many of those saw their image bait). Views that
+rendered the image but never reported are `no_js` (images − judged with an image); views
+that did neither are `unknown` — both derived when the counts are read (stats.py), so
+they are exact whatever the number of workers and hosts.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
 
 from .stats import VerdictCounts, day_of, path_group
-from .token import TokenError, ViewTokens
-from .verdict import Report, Verdict, judge, judge_report
-from .views import View, ViewTable
+from .token import ViewClaim, ViewTokens
+from .verdict import Evidence, Report, Verdict, judge
 
-Bait = Literal["script", "image"]
+_CODES: dict[Verdict, bytes] = {"blocked": b"b", "allowed": b"a", "unknown": b"u", "no_js": b"n"}
+_VERDICTS = {code: verdict for verdict, code in _CODES.items()}
+_SEEN = 50_000  # recent views judged here: a replayed beacon is not counted twice
 
 
 class Detector:
@@ -24,82 +36,71 @@ class Detector:
         tokens: ViewTokens,
         counts: VerdictCounts,
         *,
-        capacity: int = 10_000,
-        ttl: float = 600.0,
         clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tokens = tokens
         self.counts = counts
         self.clock = clock
-        self.table = ViewTable(self._final, capacity=capacity, ttl=ttl, clock=monotonic)
+        self._judged: dict[bytes, bytes] = {}
 
-    def open(self, path: str, country: str | None) -> str:
+    def open(self, path: str, country: str | None) -> bytes:
         """Start a page view; return its token for the page's baits and beacon."""
-        view_id, token = self.tokens.mint()
-        view = View(
-            created=self.table.clock(),
-            day=day_of(self.clock()),
-            country=(country or "").upper(),
-            group=path_group(path),
-        )
-        self.table.open(view_id, view)
+        group = path_group(path)
+        code = (country or "").upper()
+        _, token = self.tokens.mint(code, group)
+        self.counts.add((day_of(self.clock()), code, group, "opened"))
         return token
 
-    def bait(self, kind: Bait, token: str | None) -> None:
-        """A bait request reached us. Bad tokens are ignored: the bait is served anyway,
-        and only the beacon, which decides, answers with an error."""
+    def _claim(self, token: str | None) -> ViewClaim | None:
         if token is None:
-            self.table.sweep()
-            return
+            return None
         try:
-            view_id = self.tokens.check(token)
-        except TokenError:
-            self.table.sweep()
-            return
-        view = self.table.get(view_id)
-        if view is None:
-            return
-        if kind == "image":
-            view.evidence.image = True
-        else:
-            view.evidence.script = True
+            return self.tokens.check(token)
+        except ValueError:
+            return None
 
-    def report(self, token: object, report: Report) -> Verdict:
-        """The verdict for a beacon; raises TokenError for a bad token."""
-        view_id = self.tokens.check(token)
-        view = self.table.get(view_id)
-        if view is None:
-            return judge_report(report)  # not ours to count (see views.py)
-        view.evidence.report = report
-        verdict = view.verdict = judge(view.evidence)
-        # The next report ("check again") must be judged on its own probe.
-        view.evidence.script = False
-        if verdict != view.counted and verdict in ("blocked", "allowed"):
-            # Counted now, so rates are current; a later check that changes the outcome
-            # moves the view from one count to the other instead of counting it twice.
-            if view.counted is not None:
-                self.counts.add(view, view.counted, -1)
-            self.counts.add(view, verdict)
-            view.counted = verdict
-        return verdict
+    def image(self, token: str | None) -> None:
+        """The image bait of a view reached us (every browser that renders images)."""
+        claim = self._claim(token)
+        if claim is not None:
+            self.counts.add((day_of(claim.issued), claim.country, claim.group, "image"))
 
-    def _final(self, view: View) -> None:
-        if view.counted is not None:
-            return  # counted at its beacon
-        if view.verdict is None or view.evidence.script:
-            # No beacon (no_js or unknown), or a probe that the last report gave up on
-            # arrived after all: judge what we know now.
-            self.counts.add(view, judge(view.evidence))
-        else:
-            self.counts.add(view, view.verdict)
+    def script(self, token: str | None) -> str:
+        """The script bait of a view reached us: the proof its response carries ("" for a
+        bad token: the bait is served anyway, and only the beacon answers errors)."""
+        claim = self._claim(token)
+        return self.tokens.proof(claim.view_id, b"script") if claim is not None else ""
 
-    def retire(self) -> None:
-        """Count the open views of a replaced policy; the counts go out with the next
-        write (a task on the running loop)."""
-        self.table.close()
+    def report(
+        self, token: object, report: Report, proof: object = None, receipt: object = None
+    ) -> tuple[Verdict, str]:
+        """The verdict for a beacon and its receipt; raises TokenError for a bad token."""
+        claim = self.tokens.check(token)
+        view = claim.view_id
+        evidence = Evidence(script=self.tokens.check_proof(view, b"script", proof), report=report)
+        verdict = judge(evidence)
+        counted = _CODES[verdict] + (b"1" if report.image else b"0")
+        before = self.tokens.check_receipt(view, receipt) or self._judged.get(view)
+        if before != counted:
+            base = (day_of(claim.issued), claim.country, claim.group)
+            if before is not None and before[:1] in _VERDICTS:
+                self._count(base, before, -1)
+            self._count(base, counted, 1)
+            self._remember(view, counted)
+        return verdict, self.tokens.receipt(view, counted)
+
+    def _count(self, base: tuple[str, str, str], counted: bytes, delta: int) -> None:
+        self.counts.add((*base, _VERDICTS[counted[:1]]), delta)
+        if counted[1:] == b"1":
+            self.counts.add((*base, "judged_image"), delta)
+
+    def _remember(self, view: bytes, counted: bytes) -> None:
+        judged = self._judged
+        judged.pop(view, None)
+        judged[view] = counted
+        if len(judged) > _SEEN:
+            del judged[next(iter(judged))]
 
     async def close(self) -> None:
-        """Count every open view and write the counts (at shutdown)."""
-        self.table.close()
+        """Write the pending counts (at shutdown)."""
         await self.counts.close()

@@ -1,9 +1,9 @@
-"""Adblock rates for operators: final verdicts counted by day, country and path group.
+"""Adblock rates for operators: events counted by day, country and path group.
 
-Counting is batched: verdicts add up in memory and a background task writes them every
-`interval` seconds to the store (store.py), one upsert per (day, country, path group,
-verdict), so the database sees a handful of statements per interval however busy the
-site is.
+Counting is batched: counts add up in memory and a background task writes them every
+`interval` seconds to the store (store.py), one additive upsert per (day, country, path
+group, kind), so the database sees a handful of statements per interval however busy the
+site is, and processes writing to one database add up exactly.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import contextlib
 import logging
 import time
 
+from ..memo import Memo
 from .store import Key, StoreUnavailable, VerdictStore
-from .verdict import Verdict
-from .views import View
 
 log = logging.getLogger("gatekeeper.adblock")
 
@@ -29,12 +28,20 @@ def path_group(path: str) -> str:
     return ("/" + first)[:MAX_GROUP] if first else "/"
 
 
+def _day(number: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(number * 86400))
+
+
+_DAYS: Memo[int, str] = Memo(_day, 64)
+
+
 def day_of(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))
+    """The UTC date of a Unix time, YYYY-MM-DD."""
+    return _DAYS[int(timestamp // 86400)]
 
 
 class VerdictCounts:
-    """Final verdicts, added up in memory and written in batches."""
+    """Counts, added up in memory and written in batches."""
 
     def __init__(
         self, store: VerdictStore | None, *, interval: float = 5.0, max_keys: int = 100_000
@@ -46,8 +53,8 @@ class VerdictCounts:
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
 
-    def add(self, view: View, verdict: Verdict, delta: int = 1) -> None:
-        key = (view.day, view.country, view.group, verdict)
+    def add(self, key: Key, delta: int = 1) -> None:
+        """Add `delta` to the count of (day, country, path group, kind)."""
         if key not in self.pending and len(self.pending) >= self.max_keys:
             self._dropped += delta  # the store has been down for long: keep memory bounded
             return
@@ -83,12 +90,12 @@ class VerdictCounts:
         try:
             await self.store.add(counts)
         except StoreUnavailable as exc:
-            log.warning("adblock verdicts not written yet (will retry): %s", exc)
+            log.warning("adblock counts not written yet (will retry): %s", exc)
             for key, n in counts.items():
                 self.pending[key] = self.pending.get(key, 0) + n
             return False
         if self._dropped:
-            log.warning("%d adblock verdicts were dropped while the store was down", self._dropped)
+            log.warning("%d adblock counts were dropped while the store was down", self._dropped)
             self._dropped = 0
         return True
 
@@ -96,7 +103,7 @@ class VerdictCounts:
         """Write what is pending now (at shutdown); what cannot be written is lost."""
         await self._cancel()
         if not await self.flush():
-            log.error("%d adblock verdicts lost at shutdown", sum(self.pending.values()))
+            log.error("%d adblock counts lost at shutdown", sum(self.pending.values()))
             self.pending = {}
 
     async def _cancel(self) -> None:

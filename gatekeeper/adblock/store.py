@@ -1,8 +1,11 @@
-"""Where verdict counts live: a table of their own, `adblock_verdicts`, in the consent
+"""Where adblock counts live: a table of their own, `adblock_verdicts`, in the consent
 log's database (`policy.audit.store`, SQLite or PostgreSQL), created by this module.
 
-The rows are aggregates only, (day, country, path group, verdict) -> count: no view id,
-address or time of day is kept, so they need no retention rules of their own.
+The rows are aggregates only, (day, country, path group, kind) -> count, where a kind is
+a verdict (blocked, allowed, unknown, and no_js in rows of earlier versions) or an event
+(opened, image, judged_image; see detector.py): no view id, address or time of day is
+kept, so they need no retention rules of their own. Writes add to the stored count, so
+every process and host writing to one database adds up.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 Key = tuple[str, str, str, str]
-"""(day, country, path group, verdict)"""
+"""(day, country, path group, kind)"""
 
 TABLE = "adblock_verdicts"
 _CREATE = (

@@ -23,6 +23,8 @@ class Report:
     """The script bait loaded (True), failed (False) or did not settle in time (None)."""
     cosmetic: bool
     """The cosmetic bait element was still displayed after the check's delay."""
+    image: bool = False
+    """The image bait had loaded in the page when the check reported."""
 
 
 @dataclass(slots=True)
@@ -32,13 +34,13 @@ class Evidence:
     image: bool = False
     """The image bait (an <img> in the page) reached the server."""
     script: bool = False
-    """A script bait request reached the server since the last report."""
+    """The script bait reached the server (its proof came back with the report)."""
     report: Report | None = None
     """The latest beacon of this view, if any arrived."""
 
 
 def judge(evidence: Evidence) -> Verdict:
-    """The verdict of a page view whose bait requests this process has seen."""
+    """The verdict of a page view from what the server knows of it."""
     report = evidence.report
     if report is None:
         # No beacon: nothing here says an ad blocker is at work. An image without a
@@ -58,11 +60,3 @@ def judge(evidence: Evidence) -> Verdict:
     # The bait reached us. A browser that then calls it failed disagrees with the server:
     # that is a broken connection, not a blocker.
     return "unknown" if report.script is False else "allowed"
-
-
-def judge_report(report: Report) -> Verdict:
-    """The verdict from a beacon alone, for a view this process no longer holds (it
-    expired, was evicted, or was served by another worker). Stubs go unnoticed here."""
-    if not report.cosmetic or report.script is False:
-        return "blocked"
-    return "allowed" if report.script else "unknown"

@@ -13,11 +13,14 @@ its own. Both advance in O(log n) per record, so appending never re-reads the lo
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .checkpoint import Checkpoint, Checkpointer
 from .record import Draft, Record, body_of
+
+log = logging.getLogger("gatekeeper.audit")
 
 GENESIS = bytes(32)
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -69,7 +72,7 @@ class ChainState:
             raise ValueError(f"a frontier for size {size} needs {size.bit_count()} roots")
         return state
 
-    def checkpoint(self, log_id: str, time: str) -> Checkpoint:
+    def checkpoint(self, log_id: str, time: str, previous: int) -> Checkpoint:
         return Checkpoint(
             log_id=log_id,
             size=self.size,
@@ -77,16 +80,25 @@ class ChainState:
             root=self.root().hex(),
             chain=self.head.hex(),
             frontier=tuple(self.frontier_hex()),
+            previous=previous,
         )
 
 
 def seal(
-    drafts: Sequence[Draft], state: ChainState, log_id: str, checkpointer: Checkpointer
+    drafts: Sequence[Draft],
+    state: ChainState,
+    log_id: str,
+    checkpointer: Checkpointer,
+    previous: int,
 ) -> tuple[list[Record], list[Checkpoint]]:
-    """Place drafts at the end of the chain; `state` advances. Runs inside the write lock."""
+    """Place drafts at the end of the chain; `state` advances. Runs inside the write lock.
+
+    `previous` is the size of the log's newest checkpoint, which the first new one names.
+    """
     records: list[Record] = []
     checkpoints: list[Checkpoint] = []
     signer = checkpointer.signer()
+    signing = checkpointer.may_extend(previous)
     for draft in drafts:
         seq = state.size
         leaf = leaf_hash(body_of(draft, seq))
@@ -116,7 +128,63 @@ def seal(
                 chain=state.head.hex(),
             )
         )
-        if state.size % checkpointer.every == 0:
-            checkpoint = state.checkpoint(log_id, draft.time)
+        if signing and state.size % checkpointer.every == 0:
+            checkpoint = state.checkpoint(log_id, draft.time, previous)
             checkpoints.append(signer.sign(checkpoint) if signer else checkpoint)
+            previous = state.size
+    checkpointer.saw(previous)
     return records, checkpoints
+
+
+def extend(
+    newest: Checkpoint | None,
+    head: ChainState,
+    records: Sequence[Record],
+    log_id: str,
+    checkpointer: Checkpointer,
+    now: str,
+) -> Checkpoint | None:
+    """A checkpoint over the records after the newest one, or None when there are none.
+
+    Runs inside the write lock, off the request path. The new checkpoint is built from
+    the newest checkpoint's signed frontier and the records after it, each re-hashed, not
+    from the head row: whatever does not extend what was signed before is refused (and
+    logged), never signed.
+    """
+    base = newest.size if newest is not None else 0
+    if head.size <= base or not checkpointer.may_extend(base):
+        return None
+
+    def refuse(why: str) -> None:
+        log.error("consent log: not signing a checkpoint after size %d: %s", base, why)
+
+    state = ChainState()
+    if newest is not None:
+        keys = checkpointer.trusted()
+        if newest.signature is not None and keys and not keys.verify(newest):
+            refuse("the newest checkpoint's signature does not verify")
+            return None
+        try:
+            state = ChainState.restore(newest.size, newest.chain, newest.frontier)
+        except ValueError:
+            refuse("the newest checkpoint's frontier is malformed")
+            return None
+        if state.root().hex() != newest.root:
+            refuse("the newest checkpoint's frontier does not fold into its root")
+            return None
+    for record in records:
+        leaf = leaf_hash(record.body())
+        if record.seq != state.size or leaf.hex() != record.leaf:
+            refuse(f"record {record.seq} is not the record its hashes say")
+            return None
+        state.add(leaf)
+        if state.head.hex() != record.chain:
+            refuse(f"record {record.seq} does not link to the one before it")
+            return None
+    if (state.size, state.head, state.frontier) != (head.size, head.head, head.frontier):
+        refuse("the log's head does not match its records")
+        return None
+    checkpoint = state.checkpoint(log_id, now, base)
+    signer = checkpointer.signer()
+    checkpointer.saw(state.size)
+    return signer.sign(checkpoint) if signer else checkpoint

@@ -8,115 +8,56 @@ key).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
-from ..policy import PolicyError, load_policy
-from .checkpoint import KeyFileError, PublicKey
-from .export import FORMATS, Format, export, verify_export
+from .checkpoint import KeyFileError
+from .cli_heads import add_head_commands
+from .command import (
+    FINDINGS,
+    OK,
+    Usage,
+    guarded,
+    kept_heads,
+    open_log,
+    output,
+    policy_arg,
+    print_report,
+    public_keys,
+    query_of,
+    range_args,
+    run,
+)
+from .export import FORMATS, Format, export
 from .log import ConsentLog
-from .record import iso, texts_hash
-from .store import LogUnavailable, Query
-from .verify import Report
-
-OK, FINDINGS, USAGE = 0, 1, 2
-T = TypeVar("T")
-
-
-class _Usage(Exception):
-    """A problem with how the command was called or configured: exit 2."""
-
-
-def _moment(text: str) -> str:
-    """--since/--until: a date (midnight UTC) or an ISO 8601 time; naive means UTC."""
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return iso(datetime(day.year, day.month, day.day, tzinfo=UTC))
-        return iso(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (2026-11-01) or time (2026-11-01T12:00:00Z)"
-        ) from None
-
-
-def _open(args: argparse.Namespace) -> ConsentLog:
-    try:
-        policy = load_policy(args.policy)
-    except PolicyError as exc:
-        raise _Usage(str(exc)) from None
-    try:
-        return ConsentLog.from_policy(policy, create=False)
-    except ValueError as exc:
-        raise _Usage(f"{args.policy}: {exc}") from None
-
-
-def _run(args: argparse.Namespace, work: Callable[[ConsentLog], Awaitable[T]]) -> T:
-    log = _open(args)
-
-    async def main() -> T:
-        try:
-            return await work(log)
-        finally:
-            await log.close()
-
-    try:
-        return asyncio.run(main())
-    except LogUnavailable as exc:
-        raise _Usage(str(exc)) from None
-    except KeyFileError as exc:
-        raise _Usage(str(exc)) from None
-
-
-def _query(args: argparse.Namespace) -> Query:
-    return Query(
-        since=args.since,
-        until=args.until,
-        consent_id=getattr(args, "consent_id", None),
-        country=getattr(args, "country", None),
-    )
-
-
-def _report(report: Report, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print("\n".join(report.lines()))
-    return OK if report.ok else FINDINGS
+from .offline import verify_export
+from .record import texts_hash
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    heads = kept_heads(args.since)
     if args.export is not None:
         if args.policy is not None:
-            raise _Usage("give --policy (verify the log) or --export (verify an export), not both")
-        key = None
-        if args.public_key is not None:
-            try:
-                key = PublicKey.load(Path(args.public_key))
-            except KeyFileError as exc:
-                raise _Usage(str(exc)) from None
+            raise Usage("give --policy (verify the log) or --export (verify an export), not both")
+        keys = public_keys(args.public_key)
         try:
             with open(args.export, encoding="utf-8") as lines:
-                report = verify_export(lines, key, args.export)
+                report = verify_export(lines, keys, args.export, heads=heads)
         except OSError as exc:
-            raise _Usage(f"{args.export}: cannot read: {exc.strerror}") from None
+            raise Usage(f"{args.export}: cannot read: {exc.strerror}") from None
         except UnicodeDecodeError:
-            raise _Usage(f"{args.export}: not UTF-8 text") from None
-        return _report(report, args.json)
+            raise Usage(f"{args.export}: not UTF-8 text") from None
+        return print_report(report, args.json)
     if args.policy is None:
-        raise _Usage("verify needs --policy FILE, or --export FILE.jsonl --public-key KEY.pem")
+        raise Usage("verify needs --policy FILE, or --export FILE.jsonl --public-key KEY.pem")
     if args.public_key is not None:
-        raise _Usage("--public-key goes with --export; with --policy the policy's key is used")
+        raise Usage("--public-key goes with --export; with --policy the policy's key is used")
 
-    return _report(_run(args, lambda log: log.verify()), args.json)
+    return print_report(run(args, lambda log: log.verify(heads)), args.json)
 
 
 class _Bar:
@@ -145,26 +86,6 @@ class _Bar:
             self.stream.flush()
 
 
-@contextlib.contextmanager
-def _output(path: str | None) -> Iterator[TextIO]:
-    if path is None or path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    # Written beside the target and renamed: a failed export never looks like a whole one.
-    target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    try:
-        try:
-            with open(partial, "w", encoding="utf-8", newline="") as handle:
-                yield handle
-        except OSError as exc:
-            raise _Usage(f"{path}: cannot write: {exc.strerror}") from None
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _format(args: argparse.Namespace) -> Format:
     if args.format is not None:
         return args.format  # type: ignore[no-any-return]
@@ -174,18 +95,22 @@ def _format(args: argparse.Namespace) -> Format:
 
 def cmd_export(args: argparse.Namespace) -> int:
     fmt = _format(args)
-    query = _query(args)
+    query = query_of(args)
     bar = _Bar(sys.stderr) if sys.stderr.isatty() else None
 
+    heads = kept_heads(args.head)
+    if heads and fmt != "jsonl":
+        raise Usage("--head goes with the jsonl format: only it carries proofs")
+
     async def work(log: ConsentLog) -> int:
-        with _output(args.output) as out:
+        with output(args.output) as out:
             try:
-                return await export(log.store, out, fmt, query, bar)
+                return await export(log.store, out, fmt, query, bar, heads=heads)
             finally:
                 if bar:
                     bar.close()
 
-    count = _run(args, work)
+    count = run(args, work)
     where = f" to {args.output}" if args.output and args.output != "-" else ""
     print(f"exported {count} records ({fmt}){where}", file=sys.stderr)
     return OK
@@ -206,7 +131,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 texts[digest] = found.to_dict() if found else {}
         return history, texts
 
-    history, texts = _run(args, work)
+    history, texts = run(args, work)
     if args.json:
         print(
             json.dumps(
@@ -236,7 +161,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    summary = _run(args, lambda log: log.stats(_query(args)))
+    summary = run(args, lambda log: log.stats(query_of(args)))
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -249,13 +174,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
         days = log.retention_days if args.older_than is None else args.older_than
         return await log.purge(days), days
 
-    count, days = _run(args, work)
+    count, days = run(args, work)
     print(f"purged the personal fields of {count} records older than {days} days")
     return OK
 
 
 def cmd_texts(args: argparse.Namespace) -> int:
-    found = _run(args, lambda log: log.texts(args.hash))
+    found = run(args, lambda log: log.texts(args.hash))
     if found is None:
         print(f"no archived texts with hash {args.hash}", file=sys.stderr)
         return FINDINGS
@@ -267,40 +192,15 @@ def cmd_texts(args: argparse.Namespace) -> int:
 
 
 def cmd_public_key(args: argparse.Namespace) -> int:
-    log = _open(args)
+    log = open_log(args)
     try:
         key = log.public_key()
     except KeyFileError as exc:
-        raise _Usage(str(exc)) from None
+        raise Usage(str(exc)) from None
     if key is None:
-        raise _Usage(f"{args.policy}: audit.signing_key is not set; checkpoints are unsigned")
+        raise Usage(f"{args.policy}: audit.signing_key is not set; checkpoints are unsigned")
     sys.stdout.write(key.pem())
     return OK
-
-
-def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except _Usage as exc:
-            print(f"gatekeeper audit {args.audit_command}: {exc}", file=sys.stderr)
-            return USAGE
-        except BrokenPipeError:
-            # The reader went away (`| head`): stop quietly, as Python's docs advise.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return FINDINGS
-
-    return run
-
-
-def _policy(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--policy", required=required, metavar="FILE", help="the policy YAML")
-
-
-def _range(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=_moment, metavar="WHEN", help="from (date or time, UTC)")
-    parser.add_argument("--until", type=_moment, metavar="WHEN", help="before (exclusive)")
 
 
 def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -310,66 +210,87 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
         description="Re-hash every record, walk the chain and check every checkpoint "
         "signature. Exit 1 names the first bad record.",
     )
-    _policy(verify, required=False)
+    policy_arg(verify, required=False)
     verify.add_argument("--export", metavar="FILE.jsonl", help="verify this export offline")
-    verify.add_argument("--public-key", metavar="KEY.pem", help="the log's public key")
+    verify.add_argument(
+        "--public-key",
+        action="append",
+        metavar="KEY.pem",
+        help="the log's public key (repeat for keys it was signed with before a rotation)",
+    )
+    verify.add_argument(
+        "--since",
+        action="append",
+        metavar="HEAD.json",
+        help="a signed head kept from earlier (a file, a file of heads, or a directory): "
+        "prove the log extends it (repeatable)",
+    )
     verify.add_argument("--json", action="store_true", help="machine-readable report")
-    verify.set_defaults(func=_guarded(cmd_verify))
+    verify.set_defaults(func=guarded(cmd_verify))
 
     exp = commands.add_parser(
         "export",
         help="export records (JSONL verifiable offline, CSV, ISO/IEC TS 27560 JSON)",
     )
-    _policy(exp)
+    policy_arg(exp)
     exp.add_argument(
         "--format",
         choices=FORMATS,
         help="jsonl (default; carries hashes and checkpoints), csv, or 27560 "
         "(default from --output's suffix: .csv, .json)",
     )
-    _range(exp)
+    range_args(exp)
     exp.add_argument("--consent-id", metavar="ID", help="one visitor's records")
     exp.add_argument("--country", metavar="CC", help="records from this country")
     exp.add_argument("--output", "-o", metavar="FILE", help="write here (default: stdout)")
-    exp.set_defaults(func=_guarded(cmd_export))
+    exp.add_argument(
+        "--head",
+        action="append",
+        metavar="HEAD.json",
+        help="a signed head the auditor kept: include a consistency proof from it",
+    )
+    exp.set_defaults(func=guarded(cmd_export))
 
     show = commands.add_parser("show", help="one visitor's whole history (access requests)")
     show.add_argument("consent_id", metavar="CONSENT_ID")
-    _policy(show)
+    policy_arg(show)
     show.add_argument("--json", action="store_true")
-    show.set_defaults(func=_guarded(cmd_show))
+    show.set_defaults(func=guarded(cmd_show))
 
     stats = commands.add_parser("stats", help="decisions by day, mode and choice")
-    _policy(stats)
-    _range(stats)
+    policy_arg(stats)
+    range_args(stats)
     stats.add_argument("--country", metavar="CC")
     stats.add_argument("--json", action="store_true")
-    stats.set_defaults(func=_guarded(cmd_stats))
+    stats.set_defaults(func=guarded(cmd_stats))
 
     purge = commands.add_parser(
         "purge", help="erase personal fields of old records (hashes stay, verify still passes)"
     )
-    _policy(purge)
+    policy_arg(purge)
     purge.add_argument(
         "--older-than", type=int, metavar="DAYS", help="default: audit.retention_days"
     )
-    purge.set_defaults(func=_guarded(cmd_purge))
+    purge.set_defaults(func=guarded(cmd_purge))
 
     texts = commands.add_parser("texts", help="print the archived texts with this hash")
     texts.add_argument("hash", metavar="HASH")
-    _policy(texts)
-    texts.set_defaults(func=_guarded(cmd_texts))
+    policy_arg(texts)
+    texts.set_defaults(func=guarded(cmd_texts))
+
+    add_head_commands(commands)
 
     key = commands.add_parser("public-key", help="print the checkpoints' public key (PEM)")
-    _policy(key)
-    key.set_defaults(func=_guarded(cmd_public_key))
+    policy_arg(key)
+    key.set_defaults(func=guarded(cmd_public_key))
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `audit` and its subcommands to the `gatekeeper` command."""
     audit = commands.add_parser(
         "audit",
-        help="the consent log: verify, export, show, stats, purge, texts, public-key",
+        help="the consent log: verify, export, report, show, stats, purge, texts, "
+        "checkpoint, head, public-key",
         description="The consent log, for auditors and operators.",
     )
     sub = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")

@@ -7,29 +7,33 @@ continued without the records before it) and ends at the first checkpoint after 
 last match, so every exported record sits under a signature. Records in that span that
 do not match the filters appear as their hashes only.
 
-Lines, in order: `header`; then `record` or `leaf` lines by seq, with each `checkpoint`
-after the record that completes it; `texts` for the texts the records reference; `end`.
+Lines, in order: `header` (with the log's signed declarations); `consistency` proofs
+from signed heads an auditor kept that are older than the export's start (asked for with
+`heads`); then `record` or `leaf` lines by seq, with each `checkpoint` after the record
+that completes it; `texts` for the texts the records reference; `end`. `offline.py`
+verifies it.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from .chain import ChainState
-from .checkpoint import Checkpoint, PublicKey
+from .checkpoint import Checkpoint
+from .consistency import prove
 from .record import Record, iso
-from .store import ArchivedTexts, Query, Store
-from .verify import PAGE, Report, Verifier
+from .store import Query, Store
+from .verify import PAGE
 
 Format = Literal["jsonl", "csv", "27560"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "27560")
 EXPORT_FORMAT = "gatekeeper-consent-log"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
+EXPORT_VERSIONS = (1, 2)  # version 1: no declarations, checkpoints not chained
 Progress = Callable[[int, int], None]
 
 CSV_COLUMNS = (
@@ -99,11 +103,48 @@ async def _span(store: Store, query: Query, size: int, checkpoints: list[Checkpo
     return Span(start, end, by_size.get(start) if start else None, inside)
 
 
+async def _proofs(store: Store, span: Span, heads: Sequence[Checkpoint]) -> list[dict[str, Any]]:
+    """Consistency proofs from the kept heads older than the export's start to its anchor."""
+    early = sorted({h.size: h for h in heads if 0 < h.size < span.start}.values(), key=_size)
+    if not early or span.anchor is None:
+        return []
+    leaves: list[bytes] = []
+    while len(leaves) < span.start:
+        page = await store.leaves(len(leaves) - 1, span.start)
+        if not page:
+            break
+        leaves += [bytes.fromhex(leaf) for _, leaf in page]
+    if len(leaves) != span.start:
+        return []  # records are missing: the proof cannot be made, and verify will say so
+    return [
+        {
+            "type": "consistency",
+            "from_size": head.size,
+            "from_root": head.root,
+            "to_size": span.start,
+            "to_root": span.anchor.root,
+            "proof": [node.hex() for node in prove(leaves, head.size)],
+        }
+        for head in early
+    ]
+
+
+def _size(checkpoint: Checkpoint) -> int:
+    return checkpoint.size
+
+
 async def export_jsonl(
-    store: Store, out: TextIO, query: Query, progress: Progress | None = None
+    store: Store,
+    out: TextIO,
+    query: Query,
+    progress: Progress | None = None,
+    *,
+    heads: Sequence[Checkpoint] = (),
 ) -> int:
+    """`heads`: signed heads the auditor kept; the export proves it extends each one."""
     head = await store.head()
     span = await _span(store, query, head.size, await store.checkpoints())
+    declarations = await store.declarations()
     out.write(
         _dump(
             {
@@ -117,10 +158,13 @@ async def export_jsonl(
                 "start": span.start,
                 "end": span.end,
                 "anchor": span.anchor.to_dict() if span.anchor else None,
+                "declarations": [d.to_dict() for d in declarations],
             }
         )
         + "\n"
     )
+    for proof in await _proofs(store, span, heads):
+        out.write(_dump(proof) + "\n")
     matched = leaves = 0
     texts: set[str] = set()
     after = span.start - 1
@@ -274,80 +318,16 @@ async def export_27560(
 
 
 async def export(
-    store: Store, out: TextIO, fmt: Format, query: Query, progress: Progress | None = None
+    store: Store,
+    out: TextIO,
+    fmt: Format,
+    query: Query,
+    progress: Progress | None = None,
+    *,
+    heads: Sequence[Checkpoint] = (),
 ) -> int:
     """Write the export; return the number of matching records."""
-    writers = {"jsonl": export_jsonl, "csv": export_csv, "27560": export_27560}
+    if fmt == "jsonl":
+        return await export_jsonl(store, out, query, progress, heads=heads)
+    writers = {"csv": export_csv, "27560": export_27560}
     return await writers[fmt](store, out, query, progress)
-
-
-def verify_export(lines: Iterable[str], public_key: PublicKey | None, source: str) -> Report:
-    """Verify a JSONL export with nothing but the file and the public key."""
-    report = Report(source=source)
-    verifier = Verifier(report, public_key=public_key)
-    ended = False
-    started = False
-    archived: set[str] = set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            kind = item.get("type")
-            if not started:
-                if kind != "header" or item.get("format") != EXPORT_FORMAT:
-                    verifier.finding(None, "not a gatekeeper consent log export (no header)")
-                    return report
-                if item.get("version") != EXPORT_VERSION:
-                    verifier.finding(None, f"export version {item.get('version')} is unknown")
-                    return report
-                started = True
-                report.log_id = str(item["log_id"])
-                anchor = item.get("anchor")
-                if anchor is not None:
-                    checkpoint = Checkpoint.from_dict(anchor)
-                    if checkpoint.log_id != report.log_id or not verifier.anchor(checkpoint):
-                        verifier.finding(
-                            None,
-                            "the checkpoint the export starts from does not "
-                            "verify; nothing after it can be trusted",
-                        )
-                        return report
-                    state = ChainState.restore(
-                        checkpoint.size, checkpoint.chain, checkpoint.frontier
-                    )
-                    verifier = Verifier(report, public_key=public_key, start=state)
-                elif item.get("start", 0) != 0:
-                    verifier.finding(None, "the export starts mid-log without a checkpoint")
-                    return report
-                continue
-            if ended:
-                verifier.finding(None, f"line {number}: content after the end line")
-            elif kind == "record":
-                verifier.record(Record.from_dict(item))
-            elif kind == "leaf":
-                verifier.leaf(int(item["seq"]), item["leaf"], item["chain"])
-            elif kind == "checkpoint":
-                verifier.checkpoint(Checkpoint.from_dict(item))
-            elif kind == "texts":
-                entry = ArchivedTexts(str(item["hash"]), item["texts"], (), "")
-                verifier.archived(entry)
-                archived.add(entry.hash)
-            elif kind == "end":
-                ended = True
-                counts = (item.get("records"), item.get("leaves"))
-                if counts != (report.records, report.leaves_only):
-                    verifier.finding(
-                        None,
-                        "the end line's counts differ from the lines above "
-                        "(lines removed or added)",
-                    )
-            else:
-                verifier.finding(None, f"line {number}: unknown line type {kind!r}")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            verifier.finding(None, f"line {number}: malformed ({exc})")
-    if not started:
-        verifier.finding(None, "the export is empty")
-    elif not ended:
-        verifier.finding(None, "the export is cut short (no end line)")
-    return verifier.finish(archived)

@@ -1,19 +1,36 @@
-"""ConsentLog: what the consent endpoint, the CLI and the auditor view call."""
+"""ConsentLog: what the consent endpoint, the CLI and the auditor view call.
+
+Lifecycle, for whoever runs it (the middleware's lifespan, or nobody):
+
+    await log.start()   # optional: starts the periodic work (time checkpoints, witness)
+    await log.append(event)   # also starts it, lazily, if start() was never called
+    await log.close()   # stops it; signs what is unsigned and hands it to the witness
+
+Both `start` and `close` are idempotent and safe to call from any event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..policy.schema import Policy
-from .checkpoint import Checkpointer, PublicKey
+from .checkpoint import Checkpoint, Checkpointer, PublicKey
+from .findings import Report
+from .heads import HeadError, Witness, WitnessError, open_witness
+from .periodic import Periodic
 from .record import ConsentEvent, Draft, IPMode, Record, canonical_json, iso, texts_hash
 from .sink import Sink
 from .stats import Summary, summarise
 from .store import ArchivedTexts, Head, LogUnavailable, Query, Store, open_store
-from .verify import Report, verify_store
+from .verify import verify_store
+
+log = logging.getLogger("gatekeeper.audit")
+CLOSE_TIMEOUT = 5.0  # what a shutdown waits for the last checkpoint and head at most
 
 
 def _now() -> datetime:
@@ -25,7 +42,8 @@ class ConsentLog:
 
     Creating one does no I/O: the store connects (and a SQLite writer thread starts) on
     first use, in whatever event loop is running then, so it works under servers that
-    never send lifespan events.
+    never send lifespan events. `autostart=False` (the CLI) never starts periodic work:
+    reading or verifying the log must not sign anything.
     """
 
     def __init__(
@@ -40,6 +58,8 @@ class ConsentLog:
         sink: Sink | None = None,
         clock: Callable[[], datetime] = _now,
         append_timeout: float = 10.0,
+        witness: Witness | None = None,
+        autostart: bool = True,
     ) -> None:
         self.store = store
         self.checkpointer = checkpointer
@@ -50,12 +70,24 @@ class ConsentLog:
         self.sink = sink
         self.clock = clock
         self.append_timeout = append_timeout
+        self.witness = witness
+        self.autostart = autostart
+        self.periodic = Periodic(store, checkpointer, lambda: self.clock(), witness=witness)
         self._archived: set[tuple[str, str, str]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._started = False
 
     @classmethod
-    def from_policy(cls, policy: Policy, *, create: bool = True) -> ConsentLog:
+    def from_policy(
+        cls, policy: Policy, *, create: bool = True, autostart: bool = True
+    ) -> ConsentLog:
         audit = policy.audit
-        checkpointer = Checkpointer(audit.checkpoint_every, audit.signing_key)
+        checkpointer = Checkpointer(
+            audit.checkpoint_every,
+            audit.signing_key,
+            interval=audit.checkpoint_interval,
+            retired=audit.retired_keys,
+        )
         store = open_store(audit.store, checkpointer, outbox=audit.sink is not None, create=create)
         sink = None
         if audit.sink is not None:
@@ -70,7 +102,40 @@ class ConsentLog:
             retention_days=audit.retention_days,
             required=frozenset(n for n, c in policy.consent.categories.items() if c.required),
             sink=sink,
+            witness=open_witness(audit.witness) if audit.witness else None,
+            autostart=autostart,
         )
+
+    # --- the periodic work -----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the periodic work in the running event loop (idempotent)."""
+        loop = asyncio.get_running_loop()
+        if self._task is not None and not self._task.done() and self._task.get_loop() is loop:
+            return
+        self._task = loop.create_task(self.periodic.run(), name="gatekeeper-audit-periodic")
+        self._started = True
+        if self.sink is not None:
+            self.sink.wake()  # records a previous run left in the outbox
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """Sign a checkpoint over every record after the newest one, now; None when there
+        were none. Then hand the newest head to the witness, if there is one."""
+        signed = await self.periodic.checkpoint(force=True)
+        if self.witness is not None:
+            try:
+                await self.periodic.publish()
+            except WitnessError as exc:
+                log.warning("audit witness: %s; the periodic task retries", exc)
+        return signed
+
+    async def publish(self) -> Checkpoint | None:
+        """Hand the newest signed head to the witness now (raises WitnessError)."""
+        return await self.periodic.publish()
+
+    async def signed_head(self) -> Checkpoint | None:
+        """The newest checkpoint: the signed head auditors keep."""
+        return await self.store.newest_checkpoint()
 
     # --- writing ---------------------------------------------------------------------
 
@@ -81,6 +146,8 @@ class ConsentLog:
         acknowledged. A retry with the same `event_id` does not add a second record.
         """
         draft = Draft.from_event(event, now=self.clock(), ip_mode=self.ip_mode, ip_key=self.ip_key)
+        if self.autostart and (self._task is None or self._task.done()):
+            await self.start()
         try:
             # A hung disk or database must not hold the visitor's request forever. The
             # write may still land later; the visitor then clicked, was told it failed,
@@ -146,11 +213,29 @@ class ConsentLog:
         """The checkpoints' public key (reads audit.signing_key), or None when unset."""
         return self.checkpointer.public_key()
 
-    async def verify(self) -> Report:
-        """Check every record and checkpoint, with the policy's key when it has one."""
+    def kept_heads(self) -> list[Checkpoint]:
+        """The heads a local witness (a file or directory) holds for this log."""
+        if self.witness is None or not self.store.log_id:
+            return []
+        return self.witness.heads(self.store.log_id)
+
+    async def verify(self, heads: Sequence[Checkpoint] = ()) -> Report:
+        """Check every record, checkpoint and declaration with the policy's keys, and that
+        the log extends each head given and each head a local witness holds."""
+        await self.store.head()  # opens the store: the log id names the witness's heads
+        try:
+            witnessed = await asyncio.to_thread(self.kept_heads)
+        except HeadError as exc:
+            witnessed = []
+            log.warning("audit witness: cannot read it back: %s", exc)
         report = await verify_store(
-            self.store, self.public_key(), checkpoint_every=self.checkpointer.every
+            self.store,
+            self.checkpointer.trusted() if self.checkpointer.key_path else None,
+            heads=[*heads, *witnessed],
+            now=self.clock(),
         )
+        if witnessed:
+            report.notes.append(f"{len(witnessed)} heads read back from audit.witness")
         if self.checkpointer.key_path is None:
             report.notes.append(
                 "policy.audit.signing_key is not set, so checkpoints are not signed: the "
@@ -160,6 +245,24 @@ class ConsentLog:
         return report
 
     async def close(self) -> None:
+        """Stop the periodic work; if this process ran it, sign what is still unsigned and
+        hand the head to the witness first (bounded by CLOSE_TIMEOUT)."""
+        task, self._task = self._task, None
+        if task is not None and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self._started:
+            self._started = False
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self.periodic.checkpoint(force=True)
+                    if self.witness is not None:
+                        await self.periodic.publish()
+            except (TimeoutError, LogUnavailable, WitnessError) as exc:
+                log.warning("consent log: the last checkpoint or head at shutdown failed: %s", exc)
         if self.sink is not None:
             await self.sink.close()
+        if self.witness is not None:
+            with contextlib.suppress(Exception):
+                await self.witness.close()
         await self.store.close()

@@ -74,6 +74,14 @@ _CORE_COMMON = (
     "language TEXT NOT NULL, first_seen TEXT NOT NULL, PRIMARY KEY (hash, revision, language))",
 )
 
+_DECLARATIONS = (
+    # NULL for checkpoints written before they named the one before them (version 1).
+    "ALTER TABLE checkpoints ADD COLUMN previous BIGINT",
+    "CREATE TABLE declarations (start BIGINT PRIMARY KEY, time TEXT NOT NULL, "
+    "checkpoint_every BIGINT NOT NULL, interval_ms BIGINT NOT NULL, key_id TEXT, "
+    "signature TEXT)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -98,6 +106,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "seqs TEXT NOT NULL, status INTEGER, reason TEXT NOT NULL, "
             "failed_at TEXT NOT NULL, body TEXT NOT NULL)",
         ),
+    ),
+    Migration(
+        3,
+        "chained checkpoints and the log's signed declarations",
+        sqlite=_DECLARATIONS,
+        postgres=_DECLARATIONS,
     ),
 )
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 EventType = Literal["given", "refused", "updated", "withdrawn", "expired", "gpc"]
 Mode = Literal["opt_in", "opt_out", "notice"]
@@ -82,6 +83,22 @@ def reduce_ip(raw: str | None, mode: IPMode, key: bytes) -> str | None:
     return inet_ntop(AF_INET6, packed[:6] + bytes(10)) + "/48"
 
 
+def page_path(text: str | None) -> str | None:
+    """The page a choice was made on, as the log keeps it: the path alone.
+
+    Callers hand over the consent form's `next` or the Referer; either may carry a query
+    string or fragment (search terms, e-mail addresses, tokens) that has no place in a
+    record kept for years, and a full URL's host says nothing the site does not know.
+    """
+    if text is None:
+        return None
+    try:
+        path = urlsplit(text.strip()).path
+    except ValueError:  # "http://[" and the like: keep nothing rather than guess
+        return None
+    return "/" + path.lstrip("/") if path else "/"
+
+
 def _clean(text: str | None, name: str) -> str | None:
     if text is None:
         return None
@@ -107,6 +124,8 @@ class ConsentEvent:
     subdivision: str | None
     ip: str | None  # the raw address: the log reduces it per policy.audit.ip before storing
     user_agent: str
+    # The page the choice was made on (the consent form's validated `next`, or the path of
+    # a same-site Referer), not the consent endpoint. Only its path is kept: see page_path.
     path: str
     valid_until: datetime
     event_id: str | None = None  # set by callers that retry, so a retry is not a second record
@@ -152,7 +171,7 @@ class Draft:
             "subdivision": event.subdivision.upper() if event.subdivision else None,
             "ip": reduce_ip(event.ip, ip_mode, ip_key),
             "user_agent": _clean(event.user_agent, "user_agent"),
-            "path": _clean(event.path, "path"),
+            "path": _clean(page_path(event.path), "path"),
         }
         salt = secrets.token_hex(16)
         return cls(

@@ -49,6 +49,14 @@ class Tally:
             if name not in required:
                 self.allowed[name] = self.allowed.get(name, 0) + (row.count if allowed else 0)
 
+    def merge(self, other: Tally) -> None:
+        """Add another tally's counts to this one."""
+        for name in ("decisions", "accept_all", "partial", "reject_all", "withdrawn", "expired"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.gpc += other.gpc
+        for name, count in other.allowed.items():
+            self.allowed[name] = self.allowed.get(name, 0) + count
+
     @property
     def acceptance(self) -> float | None:
         """Share of decisions that accepted everything."""
@@ -79,6 +87,13 @@ class Summary:
     by_day: dict[tuple[str, str], Tally] = field(default_factory=dict)  # (day, mode)
     by_mode: dict[str, Tally] = field(default_factory=dict)
     total: Tally = field(default_factory=Tally)
+
+    def days(self) -> dict[str, Tally]:
+        """One tally per day, every mode together, in day order."""
+        out: dict[str, Tally] = {}
+        for (day, _), counts in sorted(self.by_day.items()):
+            out.setdefault(day, Tally()).merge(counts)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from .checkpoint import Checkpoint, Checkpointer
+from .declaration import Declaration
 from .record import Draft, Record
 
 
@@ -59,6 +60,7 @@ class Head:
     size: int
     chain: str
     frontier: tuple[str, ...]
+    end: int = 0  # one past the largest seq stored, read with the head in one snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class DeadLetter:
 class Store(Protocol):
     """A durable, append-only consent log. Every method may raise LogUnavailable."""
 
+    log_id: str  # known once the store has been opened (after any call)
+
     @property
     def display_url(self) -> str: ...
 
@@ -118,6 +122,26 @@ class Store(Protocol):
         """(first seq, last seq, count) of the matching records, or None."""
 
     async def checkpoints(self) -> list[Checkpoint]: ...
+
+    async def newest_checkpoint(self) -> Checkpoint | None: ...
+
+    async def declarations(self) -> list[Declaration]:
+        """The log's declarations, by start."""
+
+    async def leaves(self, after: int, before: int, limit: int = 10000) -> list[tuple[int, str]]:
+        """(seq, stored leaf hash) with after < seq < before, in chain order."""
+
+    async def sign_checkpoint(self, now: str, due: str | None) -> Checkpoint | None:
+        """Under the write lock, checkpoint the records after the newest checkpoint.
+
+        With `due`, only when the newest checkpoint is from `due` or earlier, so processes
+        sharing the log sign one per interval between them. None when nothing was signed.
+        """
+
+    async def meta(self, key: str) -> str | None: ...
+
+    async def swap_meta(self, key: str, old: str | None, new: str) -> bool:
+        """Set `key` to `new` if it holds `old` (None: absent); whether it did."""
 
     async def stats(self, query: Query) -> list[StatsRow]: ...
 
@@ -150,7 +174,8 @@ RECORD_COLUMNS = (
     "valid_until, consent_id, country, subdivision, ip, user_agent, path, salt, "
     "personal_hash, leaf, chain"
 )
-CHECKPOINT_COLUMNS = "size, time, root, chain, frontier, key_id, signature"
+CHECKPOINT_COLUMNS = "size, time, root, chain, frontier, key_id, signature, previous"
+DECLARATION_COLUMNS = "start, time, checkpoint_every, interval_ms, key_id, signature"
 
 
 def record_row(record: Record) -> tuple[Any, ...]:
@@ -237,11 +262,12 @@ def checkpoint_row(checkpoint: Checkpoint) -> tuple[Any, ...]:
         json.dumps(list(checkpoint.frontier)),
         checkpoint.key_id,
         checkpoint.signature,
+        checkpoint.previous,
     )
 
 
 def row_checkpoint(log_id: str, row: Sequence[Any]) -> Checkpoint:
-    size, time, root, chain, frontier, key_id, signature = row
+    size, time, root, chain, frontier, key_id, signature, previous = row
     return Checkpoint(
         log_id=log_id,
         size=int(size),
@@ -251,7 +277,24 @@ def row_checkpoint(log_id: str, row: Sequence[Any]) -> Checkpoint:
         frontier=tuple(json.loads(frontier)),
         key_id=key_id,
         signature=signature,
+        previous=None if previous is None else int(previous),
     )
+
+
+def declaration_row(declaration: Declaration) -> tuple[Any, ...]:
+    return (
+        declaration.start,
+        declaration.time,
+        declaration.checkpoint_every,
+        declaration.interval_ms,
+        declaration.key_id,
+        declaration.signature,
+    )
+
+
+def row_declaration(log_id: str, row: Sequence[Any]) -> Declaration:
+    start, time, every, interval_ms, key_id, signature = row
+    return Declaration(log_id, int(start), time, int(every), int(interval_ms), key_id, signature)
 
 
 def display(url: str) -> str:

@@ -26,39 +26,45 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from .chain import ChainState, seal
-from .checkpoint import Checkpoint, Checkpointer, KeyFileError
+from .chain import ChainState, extend, seal
+from .checkpoint import Checkpoint, Checkpointer
+from .declaration import Declaration, declare
 from .migrations import SCHEMA_VERSION_TABLE, pending
+from .outbox_postgres import FAILURES as _FAILURES
+from .outbox_postgres import PostgresOutbox
 from .record import Draft, Record, iso
 from .store import (
     CHECKPOINT_COLUMNS,
+    DECLARATION_COLUMNS,
     RECORD_COLUMNS,
     ArchivedTexts,
-    DeadLetter,
     Head,
     LogUnavailable,
     Query,
     StatsRow,
     checkpoint_row,
+    declaration_row,
     display,
     record_row,
     row_checkpoint,
+    row_declaration,
     row_record,
 )
 
-_FAILURES = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    KeyFileError,
-    RuntimeError,
-)
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def _placeholder(n: int) -> str:
     return f"${n}"
+
+
+def _marks(n: int) -> str:
+    return ", ".join(f"${i}" for i in range(1, n + 1))
+
+
+async def _head(conn: asyncpg.Connection) -> ChainState:
+    row = await conn.fetchrow("SELECT size, chain, frontier FROM head WHERE id = 1")
+    return ChainState.restore(int(row[0]), row[1], json.loads(row[2]))
 
 
 def _lock_key(schema: str, purpose: str) -> int:
@@ -77,7 +83,7 @@ def split_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-class PostgresStore:
+class PostgresStore(PostgresOutbox):
     def __init__(
         self,
         url: str,
@@ -102,6 +108,7 @@ class PostgresStore:
         self._pending: list[tuple[Draft, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self.declared = False  # this process has checked the log declares its rules
 
     @property
     def display_url(self) -> str:
@@ -192,6 +199,7 @@ class PostgresStore:
                 async with pool.acquire() as conn, conn.transaction():
                     await self._insert(conn, [draft for draft, _ in batch])
             except (LogUnavailable, *_FAILURES) as exc:
+                self.declared = False  # rolled back with the batch, if it was written
                 error = exc if isinstance(exc, LogUnavailable) else self._unavailable(exc)
                 for _, future in batch:
                     if not future.done():
@@ -220,12 +228,12 @@ class PostgresStore:
                 fresh.append(draft)
         if not fresh:
             return
-        head = await conn.fetchrow("SELECT size, chain, frontier FROM head WHERE id = 1")
-        state = ChainState.restore(int(head[0]), head[1], json.loads(head[2]))
-        records, checkpoints = seal(fresh, state, self.log_id, self.checkpointer)
-        marks = ", ".join(f"${i}" for i in range(1, 22))
+        state = await _head(conn)
+        await self._declare(conn, state.size)
+        newest = await conn.fetchval("SELECT COALESCE(MAX(size), 0) FROM checkpoints")
+        records, checkpoints = seal(fresh, state, self.log_id, self.checkpointer, int(newest))
         await conn.executemany(
-            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})",
+            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({_marks(21)})",
             [record_row(r) for r in records],
         )
         await conn.execute(
@@ -236,8 +244,7 @@ class PostgresStore:
         )
         if checkpoints:
             await conn.executemany(
-                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES ({_marks(8)})",
                 [checkpoint_row(c) for c in checkpoints],
             )
         if self.outbox:
@@ -246,6 +253,68 @@ class PostgresStore:
                 "INSERT INTO outbox (seq, queued_at) VALUES ($1, $2)",
                 [(r.seq, queued) for r in records],
             )
+
+    async def _declare(self, conn: asyncpg.Connection, size: int) -> None:
+        """Under the chain lock: add a declaration when the policy's rules changed."""
+        if self.declared:
+            return
+        row = await conn.fetchrow(
+            f"SELECT {DECLARATION_COLUMNS} FROM declarations ORDER BY start DESC LIMIT 1"
+        )
+        newest = row_declaration(self.log_id, tuple(row)) if row else None
+        made = declare(newest, self.checkpointer, self.log_id, size, iso(datetime.now(UTC)))
+        if made is not None:
+            await conn.execute(
+                f"INSERT INTO declarations ({DECLARATION_COLUMNS}) VALUES ({_marks(6)}) "
+                "ON CONFLICT (start) DO UPDATE SET time = excluded.time, "
+                "checkpoint_every = excluded.checkpoint_every, "
+                "interval_ms = excluded.interval_ms, key_id = excluded.key_id, "
+                "signature = excluded.signature",
+                *declaration_row(made),
+            )
+        self.declared = True
+
+    async def sign_checkpoint(self, now: str, due: str | None) -> Checkpoint | None:
+        if due is not None:
+            # Most calls find nothing due: one read answers that without taking the lock.
+            newest = await self.newest_checkpoint()
+            if newest is not None and newest.time > due:
+                return None
+        pool = await self._ready()
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                # The appenders' lock: the head cannot move while this runs, and a second
+                # instance waiting here finds the new checkpoint and signs nothing.
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", self._chain_lock)
+                return await self._sign(conn, now, due)
+        except _FAILURES as exc:
+            self.declared = False
+            raise self._unavailable(exc) from exc
+
+    async def _sign(self, conn: asyncpg.Connection, now: str, due: str | None) -> Checkpoint | None:
+        row = await conn.fetchrow(
+            f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"
+        )
+        newest = row_checkpoint(self.log_id, tuple(row)) if row else None
+        head = await _head(conn)
+        if newest is not None:
+            if newest.size >= head.size or (due is not None and newest.time > due):
+                return None
+        elif head.size == 0:
+            return None
+        await self._declare(conn, head.size)
+        rows = await conn.fetch(
+            f"SELECT {RECORD_COLUMNS} FROM records WHERE seq >= $1 ORDER BY seq",
+            newest.size if newest else 0,
+        )
+        records = [row_record(tuple(r)) for r in rows]
+        checkpoint = extend(newest, head, records, self.log_id, self.checkpointer, now)
+        if checkpoint is not None:
+            await conn.execute(
+                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES ({_marks(8)})",
+                *checkpoint_row(checkpoint),
+            )
+        return checkpoint
 
     # --- everything else -------------------------------------------------------------
 
@@ -287,9 +356,13 @@ class PostgresStore:
             raise self._unavailable(exc) from exc
 
     async def head(self) -> Head:
-        rows = await self._fetch("SELECT size, chain, frontier FROM head WHERE id = 1")
-        size, chain, frontier = rows[0]
-        return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)))
+        # One statement, one snapshot: the head and the records it counts agree.
+        rows = await self._fetch(
+            "SELECT size, chain, frontier, (SELECT COALESCE(MAX(seq) + 1, 0) FROM records) "
+            "FROM head WHERE id = 1"
+        )
+        size, chain, frontier, end = rows[0]
+        return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)), int(end))
 
     async def records(
         self, query: Query, *, after: int = -1, before: int | None = None, limit: int = 1000
@@ -320,6 +393,40 @@ class PostgresStore:
     async def checkpoints(self) -> list[Checkpoint]:
         rows = await self._fetch(f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size")
         return [row_checkpoint(self.log_id, tuple(row)) for row in rows]
+
+    async def newest_checkpoint(self) -> Checkpoint | None:
+        rows = await self._fetch(
+            f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"
+        )
+        return row_checkpoint(self.log_id, tuple(rows[0])) if rows else None
+
+    async def declarations(self) -> list[Declaration]:
+        rows = await self._fetch(f"SELECT {DECLARATION_COLUMNS} FROM declarations ORDER BY start")
+        return [row_declaration(self.log_id, tuple(row)) for row in rows]
+
+    async def leaves(self, after: int, before: int, limit: int = 10000) -> list[tuple[int, str]]:
+        rows = await self._fetch(
+            "SELECT seq, leaf FROM records WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT $3",
+            after,
+            before,
+            limit,
+        )
+        return [(int(seq), leaf) for seq, leaf in rows]
+
+    async def meta(self, key: str) -> str | None:
+        rows = await self._fetch("SELECT value FROM meta WHERE key = $1", key)
+        return rows[0][0] if rows else None
+
+    async def swap_meta(self, key: str, old: str | None, new: str) -> bool:
+        if old is None:
+            status = await self._execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING", key, new
+            )
+        else:
+            status = await self._execute(
+                "UPDATE meta SET value = $3 WHERE key = $1 AND value = $2", key, old, new
+            )
+        return status.split()[-1] == "1"
 
     async def stats(self, query: Query) -> list[StatsRow]:
         where, args = query.where(_placeholder)
@@ -358,57 +465,6 @@ class PostgresStore:
             # Old row versions keep the erased values until vacuumed.
             await self._execute("VACUUM records")
         return count
-
-    async def outbox_claim(self, limit: int, now: str, lease_until: str) -> list[Record]:
-        # SKIP LOCKED: instances claiming at the same moment take different records.
-        rows = await self._fetch(
-            f"WITH claimed AS (UPDATE outbox SET claimed_until = $1 WHERE seq IN ("
-            "SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < $2 "
-            "ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING seq) "
-            f"SELECT {RECORD_COLUMNS} FROM records WHERE seq IN (SELECT seq FROM claimed) "
-            "ORDER BY seq",
-            lease_until,
-            now,
-            limit,
-        )
-        return [row_record(tuple(row)) for row in rows]
-
-    async def outbox_done(self, seqs: Sequence[int]) -> None:
-        await self._execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", list(seqs))
-
-    async def outbox_release(self, seqs: Sequence[int]) -> None:
-        await self._execute(
-            "UPDATE outbox SET claimed_until = NULL WHERE seq = ANY($1::bigint[])", list(seqs)
-        )
-
-    async def outbox_dead(
-        self, seqs: Sequence[int], status: int | None, reason: str, body: str, now: str
-    ) -> None:
-        pool = await self._ready()
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute(
-                    "INSERT INTO dead_letter (seqs, status, reason, failed_at, body) "
-                    "VALUES ($1, $2, $3, $4, $5)",
-                    json.dumps(list(seqs)),
-                    status,
-                    reason,
-                    now,
-                    body,
-                )
-                await conn.execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", list(seqs))
-        except _FAILURES as exc:
-            raise self._unavailable(exc) from exc
-
-    async def outbox_size(self) -> int:
-        rows = await self._fetch("SELECT COUNT(*) FROM outbox")
-        return int(rows[0][0])
-
-    async def dead_letters(self) -> list[DeadLetter]:
-        rows = await self._fetch(
-            "SELECT id, seqs, status, reason, failed_at FROM dead_letter ORDER BY id"
-        )
-        return [DeadLetter(int(i), tuple(json.loads(s)), st, r, f) for i, s, st, r, f in rows]
 
     async def close(self) -> None:
         self._closed = True

@@ -1,272 +1,77 @@
 """The SQLite store: one writer thread with group commit, short-lived reader connections.
 
-Why a thread and plain sqlite3 rather than an async driver: SQLite serialises writers
-anyway, and a commit costs an fsync (0.5 to 3 ms on the machines measured). One thread
-owning the only write connection turns concurrent appends into batches: while one batch
-is being committed the next appends queue up, and the thread then takes all of them (up
-to `max_batch`) into a single transaction. When the last batch held more than one
-append, the thread also waits up to `linger` (2 ms) for more before committing, so a
-busy site pays one fsync per few dozen records; a lone appender never waits. Every
-`append` is answered only after the COMMIT of its batch returned, with WAL and
+Appends are committed by the writer thread (see sqlite_writer) with WAL and
 synchronous=FULL, so an acknowledged consent survives a crash or power loss.
 
-Other processes may share the file (several workers): each append transaction starts
+Other processes may share the file (several workers): each write transaction starts
 with BEGIN IMMEDIATE and reads the chain head inside it, so chains from different
-processes interleave correctly. Readers open their own connection per call (WAL lets
-them run beside the writer) in asyncio's default thread pool.
+processes interleave correctly, and a time-based checkpoint checks the newest checkpoint
+inside its transaction, so processes sharing the file sign one per interval between
+them. Readers open their own connection per call (WAL lets them run beside the writer)
+in asyncio's default thread pool.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
-import queue
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from .chain import ChainState, seal
-from .checkpoint import Checkpoint, Checkpointer, KeyFileError
+from .chain import ChainState, extend, seal
+from .checkpoint import Checkpoint, Checkpointer
+from .declaration import Declaration, declare
 from .migrations import SCHEMA_VERSION_TABLE, pending
+from .outbox_sqlite import SQLiteOutbox
 from .record import Draft, Record, iso
+from .sqlite_writer import STOP, Job, Writer, insert_rows, marks, rollback
 from .store import (
     CHECKPOINT_COLUMNS,
+    DECLARATION_COLUMNS,
     RECORD_COLUMNS,
     ArchivedTexts,
-    DeadLetter,
     Head,
     LogUnavailable,
     Query,
     StatsRow,
     checkpoint_row,
+    declaration_row,
     record_row,
     row_checkpoint,
+    row_declaration,
     row_record,
 )
 
-log = logging.getLogger("gatekeeper.audit")
+__all__ = ["SQLiteStore", "Writer"]
 
 T = TypeVar("T")
-_STOP = object()
-_FAILURES = (sqlite3.Error, OSError, KeyFileError, RuntimeError)
+_Writer = Writer  # the name tests patch
 
 
 def _placeholder(_: int) -> str:
     return "?"
 
 
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
+def _head(conn: sqlite3.Connection) -> ChainState:
+    size, chain, frontier = conn.execute("SELECT size, chain, frontier FROM head").fetchone()
+    return ChainState.restore(size, chain, json.loads(frontier))
 
 
-@dataclass(slots=True)
-class _Job:
-    # An append carries a Draft; anything else is a function run on the write connection.
-    draft: Draft | None
-    call: Callable[[sqlite3.Connection], Any] | None
-    transaction: bool
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Any]
+def _newest(conn: sqlite3.Connection, log_id: str) -> Checkpoint | None:
+    row = conn.execute(
+        f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"
+    ).fetchone()
+    return row_checkpoint(log_id, row) if row else None
 
 
-def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for future, result, error in outcomes:
-        if future.done():  # the caller gave up (cancelled); the write stands regardless
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-
-def _deliver(jobs: Sequence[_Job], results: Sequence[Any], error: BaseException | None) -> None:
-    # One wake-up per event loop and batch, not one per append: waking a loop costs a
-    # syscall and a GIL hand-over, which add up to more than the commit itself.
-    by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-    for job, result in zip(jobs, results, strict=True):
-        by_loop.setdefault(job.loop, []).append((job.future, result, error))
-    for loop, outcomes in by_loop.items():
-        # RuntimeError: that event loop has closed; nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, outcomes)
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    # A failed rollback (the disk is gone) must not hide the error that caused it.
-    with contextlib.suppress(sqlite3.Error):
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-
-
-def _insert_rows(
-    conn: sqlite3.Connection, table: str, columns: str, rows: Sequence[tuple[Any, ...]]
-) -> None:
-    width = len(rows[0])
-    step = max(1, 32000 // width)  # SQLite's limit on variables in one statement
-    for start in range(0, len(rows), step):
-        chunk = rows[start : start + step]
-        values = ",".join([f"({_marks(width)})"] * len(chunk))
-        conn.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {values}",
-            [value for row in chunk for value in row],
-        )
-
-
-class _Writer(threading.Thread):
-    def __init__(self, store: SQLiteStore) -> None:
-        # A daemon: under servers that never send lifespan shutdown the process must still
-        # exit. Nothing is lost: a consent is only acknowledged after its batch committed.
-        super().__init__(name="gatekeeper-audit-writer", daemon=True)
-        self.store = store
-        self.jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.conn: sqlite3.Connection | None = None
-
-    def run(self) -> None:
-        linger = 0.0
-        try:
-            while True:
-                first = self.jobs.get()
-                if first is _STOP:
-                    return
-                batch: list[_Job] = [first]
-                stop = self._gather(batch, linger)
-                self._run(batch)
-                # Wait a moment for more only when appends are arriving concurrently: a
-                # lone appender then never waits, and a busy site fills its batches
-                # instead of paying one fsync for a handful of records.
-                linger = self.store.linger if len(batch) > 1 else 0.0
-                if stop:
-                    return
-        finally:
-            self._disconnect()
-
-    def _gather(self, batch: list[_Job], linger: float) -> bool:
-        """Add queued jobs to the batch; True when asked to stop."""
-        deadline = time.monotonic() + linger
-        while len(batch) < self.store.max_batch:
-            try:
-                remaining = deadline - time.monotonic()
-                job = self.jobs.get(timeout=remaining) if remaining > 0 else self.jobs.get_nowait()
-            except queue.Empty:
-                return False
-            if job is _STOP:
-                return True
-            batch.append(job)
-        return False
-
-    def _run(self, batch: list[_Job]) -> None:
-        appends: list[_Job] = []
-        for job in batch:
-            if job.draft is not None:
-                appends.append(job)
-                continue
-            if appends:
-                self._append(appends)
-                appends = []
-            self._call(job)
-        if appends:
-            self._append(appends)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self.conn is None:
-            self.conn = self.store.connect_writer()
-        return self.conn
-
-    def _disconnect(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self.conn.close()
-            self.conn = None
-
-    def _fail(self, jobs: Sequence[_Job], exc: BaseException) -> None:
-        if isinstance(exc, _FAILURES):
-            log.error("consent log %s unavailable: %s", self.store.path, exc)
-            error: BaseException = LogUnavailable(f"consent log {self.store.path}: {exc}")
-            error.__cause__ = exc
-            self._disconnect()  # reopen on the next job: the disk may come back
-        else:
-            error = exc
-        _deliver(jobs, [None] * len(jobs), error)
-
-    def _append(self, jobs: list[_Job]) -> None:
-        try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._insert(conn, [job.draft for job in jobs if job.draft is not None])
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
-        except BaseException as exc:
-            self._fail(jobs, exc)
-            return
-        _deliver(jobs, [job.draft.event_id if job.draft else None for job in jobs], None)
-
-    def _insert(self, conn: sqlite3.Connection, drafts: list[Draft]) -> None:
-        ids = [d.event_id for d in drafts]
-        seen = {
-            row[0]
-            for row in conn.execute(
-                f"SELECT event_id FROM records WHERE event_id IN ({_marks(len(ids))})", ids
-            )
-        }
-        fresh: list[Draft] = []
-        for draft in drafts:  # a retry is a no-op, also when both copies share a batch
-            if draft.event_id not in seen:
-                seen.add(draft.event_id)
-                fresh.append(draft)
-        if not fresh:
-            return
-        size, chain, frontier = conn.execute("SELECT size, chain, frontier FROM head").fetchone()
-        state = ChainState.restore(size, chain, json.loads(frontier))
-        records, checkpoints = seal(fresh, state, self.store.log_id, self.store.checkpointer)
-        # One multi-row statement, not executemany: sqlite3 releases the GIL around each
-        # step, and under load every re-acquisition can wait a whole switch interval.
-        _insert_rows(conn, "records", RECORD_COLUMNS, [record_row(r) for r in records])
-        conn.execute(
-            "UPDATE head SET size = ?, chain = ?, frontier = ? WHERE id = 1",
-            (state.size, state.head.hex(), json.dumps(state.frontier_hex())),
-        )
-        if checkpoints:
-            conn.executemany(
-                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES ({_marks(7)})",
-                [checkpoint_row(c) for c in checkpoints],
-            )
-        if self.store.outbox:
-            queued = iso(datetime.now(UTC))
-            _insert_rows(conn, "outbox", "seq, queued_at", [(r.seq, queued) for r in records])
-
-    def _call(self, job: _Job) -> None:
-        assert job.call is not None
-        try:
-            conn = self._connection()
-            if not job.transaction:
-                result = job.call(conn)
-            else:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = job.call(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    _rollback(conn)
-                    raise
-        except BaseException as exc:
-            self._fail([job], exc)
-            return
-        _deliver([job], [result], None)
-
-
-class SQLiteStore:
+class SQLiteStore(SQLiteOutbox):
     """The default store: a SQLite file in WAL mode, synchronous=FULL, group commit."""
 
     def __init__(
@@ -286,7 +91,8 @@ class SQLiteStore:
         self.max_batch = max_batch
         self.linger = linger
         self.log_id = ""
-        self._writer: _Writer | None = None
+        self._writer: Writer | None = None
+        self.declared = False  # this process has checked the log declares its rules
         self._lock = threading.Lock()
         self._closed = False
         self._ready = False
@@ -353,18 +159,93 @@ class SQLiteStore:
             )
             conn.execute("COMMIT")
         except BaseException:
-            _rollback(conn)
+            rollback(conn)
             raise
         self.log_id = conn.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()[0]
 
+    # --- run by the writer thread, inside its BEGIN IMMEDIATE ------------------------
+
+    def _declare(self, conn: sqlite3.Connection, size: int) -> None:
+        if self.declared:
+            return
+        row = conn.execute(
+            f"SELECT {DECLARATION_COLUMNS} FROM declarations ORDER BY start DESC LIMIT 1"
+        ).fetchone()
+        newest = row_declaration(self.log_id, row) if row else None
+        made = declare(newest, self.checkpointer, self.log_id, size, iso(datetime.now(UTC)))
+        if made is not None:
+            conn.execute(
+                f"INSERT OR REPLACE INTO declarations ({DECLARATION_COLUMNS}) VALUES ({marks(6)})",
+                declaration_row(made),
+            )
+        self.declared = True
+
+    def insert(self, conn: sqlite3.Connection, drafts: list[Draft]) -> None:
+        """Chain and insert a batch of appends (the writer thread calls this)."""
+        ids = [d.event_id for d in drafts]
+        seen = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT event_id FROM records WHERE event_id IN ({marks(len(ids))})", ids
+            )
+        }
+        fresh: list[Draft] = []
+        for draft in drafts:  # a retry is a no-op, also when both copies share a batch
+            if draft.event_id not in seen:
+                seen.add(draft.event_id)
+                fresh.append(draft)
+        if not fresh:
+            return
+        state = _head(conn)
+        self._declare(conn, state.size)
+        newest = conn.execute("SELECT COALESCE(MAX(size), 0) FROM checkpoints").fetchone()[0]
+        records, checkpoints = seal(fresh, state, self.log_id, self.checkpointer, int(newest))
+        # One multi-row statement, not executemany: sqlite3 releases the GIL around each
+        # step, and under load every re-acquisition can wait a whole switch interval.
+        insert_rows(conn, "records", RECORD_COLUMNS, [record_row(r) for r in records])
+        conn.execute(
+            "UPDATE head SET size = ?, chain = ?, frontier = ? WHERE id = 1",
+            (state.size, state.head.hex(), json.dumps(state.frontier_hex())),
+        )
+        if checkpoints:
+            insert_rows(
+                conn, "checkpoints", CHECKPOINT_COLUMNS, [checkpoint_row(c) for c in checkpoints]
+            )
+        if self.outbox:
+            queued = iso(datetime.now(UTC))
+            insert_rows(conn, "outbox", "seq, queued_at", [(r.seq, queued) for r in records])
+
+    def _sign(self, conn: sqlite3.Connection, now: str, due: str | None) -> Checkpoint | None:
+        newest = _newest(conn, self.log_id)
+        head = _head(conn)
+        if newest is not None:
+            if newest.size >= head.size or (due is not None and newest.time > due):
+                return None
+        elif head.size == 0:
+            return None
+        self._declare(conn, head.size)
+        base = newest.size if newest else 0
+        rows = conn.execute(
+            f"SELECT {RECORD_COLUMNS} FROM records WHERE seq >= ? ORDER BY seq", (base,)
+        )
+        checkpoint = extend(
+            newest, head, [row_record(r) for r in rows], self.log_id, self.checkpointer, now
+        )
+        if checkpoint is not None:
+            conn.execute(
+                f"INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES ({marks(8)})",
+                checkpoint_row(checkpoint),
+            )
+        return checkpoint
+
     # --- submitting work to the writer -----------------------------------------------
 
-    def _started(self) -> _Writer:
+    def _started(self) -> Writer:
         with self._lock:
             if self._closed:
                 raise LogUnavailable("the consent log is closed")
             if self._writer is None or not self._writer.is_alive():
-                self._writer = _Writer(self)
+                self._writer = Writer(self)
                 self._writer.start()
             return self._writer
 
@@ -377,7 +258,7 @@ class SQLiteStore:
     ) -> Any:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._started().jobs.put(_Job(draft, call, transaction, loop, future))
+        self._started().jobs.put(Job(draft, call, transaction, loop, future))
         return await future
 
     async def _write(self, call: Callable[[sqlite3.Connection], T]) -> T:
@@ -433,10 +314,11 @@ class SQLiteStore:
 
     async def head(self) -> Head:
         def read(conn: sqlite3.Connection) -> Head:
-            size, chain, frontier = conn.execute(
-                "SELECT size, chain, frontier FROM head"
+            size, chain, frontier, end = conn.execute(
+                "SELECT size, chain, frontier, "
+                "(SELECT COALESCE(MAX(seq) + 1, 0) FROM records) FROM head"
             ).fetchone()
-            return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)))
+            return Head(self.log_id, int(size), chain, tuple(json.loads(frontier)), int(end))
 
         return await self._read(read)
 
@@ -475,6 +357,55 @@ class SQLiteStore:
 
         return await self._read(read)
 
+    async def newest_checkpoint(self) -> Checkpoint | None:
+        return await self._read(lambda conn: _newest(conn, self.log_id))
+
+    async def declarations(self) -> list[Declaration]:
+        def read(conn: sqlite3.Connection) -> list[Declaration]:
+            rows = conn.execute(f"SELECT {DECLARATION_COLUMNS} FROM declarations ORDER BY start")
+            return [row_declaration(self.log_id, row) for row in rows]
+
+        return await self._read(read)
+
+    async def leaves(self, after: int, before: int, limit: int = 10000) -> list[tuple[int, str]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+            rows = conn.execute(
+                "SELECT seq, leaf FROM records WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+                (after, before, limit),
+            )
+            return [(int(seq), leaf) for seq, leaf in rows]
+
+        return await self._read(read)
+
+    async def sign_checkpoint(self, now: str, due: str | None) -> Checkpoint | None:
+        if due is not None:
+            # Most calls find nothing due: a read answers that without taking the lock.
+            newest = await self.newest_checkpoint()
+            if newest is not None and newest.time > due:
+                return None
+        return await self._write(lambda conn: self._sign(conn, now, due))
+
+    async def meta(self, key: str) -> str | None:
+        def read(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return row[0] if row else None
+
+        return await self._read(read)
+
+    async def swap_meta(self, key: str, old: str | None, new: str) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if (row[0] if row else None) != old:
+                return False
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, new),
+            )
+            return True
+
+        return await self._write(write)
+
     async def stats(self, query: Query) -> list[StatsRow]:
         where, args = query.where(_placeholder)
 
@@ -494,7 +425,7 @@ class SQLiteStore:
                 rows = conn.execute("SELECT hash, texts FROM texts ORDER BY archived_at, hash")
             else:
                 rows = conn.execute(
-                    f"SELECT hash, texts FROM texts WHERE hash IN ({_marks(len(hashes))})",
+                    f"SELECT hash, texts FROM texts WHERE hash IN ({marks(len(hashes))})",
                     list(hashes),
                 )
             found = rows.fetchall()
@@ -526,74 +457,10 @@ class SQLiteStore:
         )
         return count
 
-    async def outbox_claim(self, limit: int, now: str, lease_until: str) -> list[Record]:
-        def write(conn: sqlite3.Connection) -> list[Record]:
-            seqs = [
-                row[0]
-                for row in conn.execute(
-                    "UPDATE outbox SET claimed_until = ? WHERE seq IN (SELECT seq FROM outbox "
-                    "WHERE claimed_until IS NULL OR claimed_until < ? ORDER BY seq LIMIT ?) "
-                    "RETURNING seq",
-                    (lease_until, now, limit),
-                )
-            ]
-            if not seqs:
-                return []
-            rows = conn.execute(
-                f"SELECT {RECORD_COLUMNS} FROM records WHERE seq IN ({_marks(len(seqs))}) "
-                "ORDER BY seq",
-                seqs,
-            )
-            return [row_record(row) for row in rows]
-
-        return await self._write(write)
-
-    async def outbox_done(self, seqs: Sequence[int]) -> None:
-        await self._write(
-            lambda conn: conn.execute(
-                f"DELETE FROM outbox WHERE seq IN ({_marks(len(seqs))})", list(seqs)
-            )
-        )
-
-    async def outbox_release(self, seqs: Sequence[int]) -> None:
-        await self._write(
-            lambda conn: conn.execute(
-                f"UPDATE outbox SET claimed_until = NULL WHERE seq IN ({_marks(len(seqs))})",
-                list(seqs),
-            )
-        )
-
-    async def outbox_dead(
-        self, seqs: Sequence[int], status: int | None, reason: str, body: str, now: str
-    ) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO dead_letter (seqs, status, reason, failed_at, body) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (json.dumps(list(seqs)), status, reason, now, body),
-            )
-            conn.execute(f"DELETE FROM outbox WHERE seq IN ({_marks(len(seqs))})", list(seqs))
-
-        await self._write(write)
-
-    async def outbox_size(self) -> int:
-        return await self._read(
-            lambda conn: int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
-        )
-
-    async def dead_letters(self) -> list[DeadLetter]:
-        def read(conn: sqlite3.Connection) -> list[DeadLetter]:
-            rows = conn.execute(
-                "SELECT id, seqs, status, reason, failed_at FROM dead_letter ORDER BY id"
-            )
-            return [DeadLetter(i, tuple(json.loads(s)), st, r, f) for i, s, st, r, f in rows]
-
-        return await self._read(read)
-
     async def close(self) -> None:
         with self._lock:
             self._closed = True
             writer, self._writer = self._writer, None
         if writer is not None and writer.is_alive():
-            writer.jobs.put(_STOP)
+            writer.jobs.put(STOP)
             await asyncio.to_thread(writer.join)

@@ -1,53 +1,248 @@
-"""Cookie consent: the signed state, jurisdictions, GPC, the banner, Consent Mode v2 and
-server-side enforcement (cookies and tagged scripts of refused categories never reach
-the browser)."""
+"""Cookie consent: the signed state, jurisdictions, GPC, the endpoints, Consent Mode v2
+and server-side enforcement (cookies and tagged scripts of refused categories never
+reach the browser).
+
+The feature plugs into the request path through the feature protocol: `read(visitor)`
+sets `visitor.consent` on every request; `routes()` are the consent endpoints, which
+replace `visitor.consent` when the visitor decides; `cookie_headers(...)` and
+`transform(...)` enforce on the response whatever `visitor.consent` says when the
+response starts — one source of truth for the whole request.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..audit import ConsentLog
+from ..audit import ConsentEvent, ConsentLog, LogUnavailable
 from ..endpoints import Route
 from ..html.render import Renderer
+from ..html.stream import Transform
+from ..http import Headers, expire_cookies, request_host, set_cookie, vary_with
+from ..memo import Memo
+from ..notices.banner import consent_mode_keys
 from ..policy import Policy
 from ..visitor import Visitor
-from .banner import Banner
+from .cookies import CookieCategories, cookie_name
 from .endpoints import ConsentEndpoints
 from .gate import HostCategories, TagGate
-from .stage import ConsentContext, ConsentStage
-from .state import Consent, ConsentCookie, ConsentState
+from .modes import Jurisdictions
+from .state import Consent, ConsentCookie, ConsentState, new_consent_id
+from .texts import ShownTexts
 
-__all__ = [
-    "Consent",
-    "ConsentCookie",
-    "ConsentFeature",
-    "ConsentState",
-]
+__all__ = ["Consent", "ConsentCookie", "ConsentFeature", "ConsentState"]
+
+log = logging.getLogger("gatekeeper.consent")
 
 
 class ConsentFeature:
-    """The consent pieces built from one policy, for the middleware to place."""
+    """Everything consent built from one policy."""
 
-    def __init__(self, policy: Policy, log: ConsentLog, renderer: Renderer, css_url: str):
-        self.banner = Banner(policy, renderer)
-        self.context = ConsentContext(policy, log, self.banner)
-        self.endpoints = ConsentEndpoints(policy, self.context, renderer, css_url)
-        self.hosts = HostCategories(
-            {name: c.hosts for name, c in policy.consent.categories.items() if c.hosts}
+    def __init__(
+        self,
+        policy: Policy,
+        log: ConsentLog,
+        renderer: Renderer,
+        css_url: str,
+        *,
+        own_cookies: Iterable[str] = (),
+    ) -> None:
+        self.policy = policy
+        self.log = log
+        self.cookie = ConsentCookie(policy)
+        self.jurisdictions = Jurisdictions(policy.consent.modes, policy.consent.gpc_places)
+        self.categories = CookieCategories(policy.consent, own_cookies)
+        categories = policy.consent.categories
+        self.required = frozenset(n for n, c in categories.items() if c.required)
+        self.optional = tuple(n for n, c in categories.items() if not c.required)
+        self.sale_or_sharing = frozenset(n for n, c in categories.items() if c.sale_or_sharing)
+        self.known = frozenset(categories)
+        self.honour_gpc = policy.consent.gpc == "honor"
+        self.texts = ShownTexts(policy)
+        self.keys = consent_mode_keys(policy)
+        self.hosts = HostCategories({n: c.hosts for n, c in categories.items() if c.hosts})
+        self.gated = bool(self.hosts.patterns) or bool(self.optional)
+        self.endpoints = ConsentEndpoints(self, renderer, css_url)
+        self._archived: set[str] = set()
+        self._consents: Memo[tuple[str | None, str, bool], Consent] = Memo(self._consent, 8192)
+        self._refused: Memo[tuple[bytes, frozenset[str]], tuple[str, ...]] = Memo(
+            self._refused_names, 4096
         )
-        self.gated = bool(self.hosts.patterns) or len(self.context.optional) > 0
 
-    def stage(self, app: Any) -> ConsentStage:
-        return ConsentStage(app, self.context)
+    # -- reading the request ------------------------------------------------------------
+
+    def read(self, visitor: Visitor) -> None:
+        value = visitor.cookies.get(self.cookie.name)
+        state_value = value if value is not None and self.cookie.loads(value) else None
+        places = visitor.places
+        mode = self.jurisdictions.mode(places)
+        gpc = visitor.gpc and self.honour_gpc and self.jurisdictions.honours_gpc(places)
+        visitor.consent = self._consents[(state_value, mode, gpc)]
+
+    def _consent(self, key: tuple[str | None, str, bool]) -> Consent:
+        value, mode, gpc = key
+        return self.consent(self.cookie.loads(value) if value else None, mode, gpc)
+
+    def consent(self, state: ConsentState | None, mode: str, gpc: bool) -> Consent:
+        return Consent(
+            mode=mode,
+            state=state,
+            required=self.required,
+            sale_or_sharing=self.sale_or_sharing,
+            gpc=gpc,
+            known=self.known,
+        )
 
     def routes(self) -> dict[str, Route]:
         return self.endpoints.routes()
 
-    def gate(self, visitor: Visitor) -> TagGate | None:
-        """A streaming rewriter for this response, or None when everything is allowed."""
+    # -- enforcing on the response ------------------------------------------------------
+
+    def cookie_headers(
+        self, visitor: Visitor, headers: Headers, scope: Mapping[str, Any]
+    ) -> Headers:
+        """The response's headers with Set-Cookie of refused categories dropped, refused
+        cookies the browser still holds expired, and Vary: Cookie when either happened.
+        Returns `headers` itself when nothing changes."""
         consent = visitor.consent
-        if not self.gated or not isinstance(consent, Consent):
-            return None
-        if all(consent.allows(name) for name in self.context.optional):
+        if not isinstance(consent, Consent) or not consent.refuses_any:
+            return headers
+        allows, category = consent.allows, self.categories.category
+        kept = [
+            header
+            for header in headers
+            if header[0].lower() != b"set-cookie" or allows(category(cookie_name(header[1])))
+        ]
+        raw = visitor.raw_headers.get(b"cookie")
+        refused = self._refused[(raw, consent.allowed)] if raw else ()
+        if not refused and len(kept) == len(headers):
+            return headers
+        return vary_with(kept) + expire_cookies(refused, request_host(scope))
+
+    def _refused_names(self, key: tuple[bytes, frozenset[str]]) -> tuple[str, ...]:
+        raw, allowed = key
+        names = []
+        for item in raw.decode("latin-1").split(";"):
+            name = item.strip().partition("=")[0].strip()
+            if name and self.categories.category(name) not in allowed and name not in names:
+                names.append(name)
+        return tuple(names)
+
+    def transform(self, visitor: Visitor) -> Transform | None:
+        """The script gate for an HTML body, or None when nothing is refused."""
+        consent = visitor.consent
+        if not self.gated or not isinstance(consent, Consent) or not consent.refuses_any:
             return None
         return TagGate(consent.allows, self.hosts)
+
+    # -- the consent log ----------------------------------------------------------------
+
+    def state_cookie(self, state: ConsentState, secure: bool) -> tuple[bytes, bytes]:
+        settings = self.policy.consent.cookie
+        return set_cookie(
+            settings.name,
+            self.cookie.dumps(state),
+            max_age=self.cookie.max_age,
+            path=settings.path,
+            domain=settings.domain,
+            secure=settings.secure == "always" or (settings.secure == "auto" and secure),
+            same_site=settings.same_site.capitalize(),  # type: ignore[arg-type]
+        )
+
+    async def record(
+        self,
+        visitor: Visitor,
+        *,
+        page: str,
+        consent_id: str,
+        event: str,
+        categories: Mapping[str, bool],
+        method: str,
+        mode: str,
+        now: float,
+    ) -> None:
+        """Write one event to the log; raises LogUnavailable when it cannot be kept."""
+        language = visitor.language
+        texts_hash = self.texts.hashes[language]
+        if texts_hash not in self._archived:
+            await self.log.archive_texts(
+                self.policy.site.revision, language, self.texts.texts[language]
+            )
+            self._archived.add(texts_hash)
+        decided = datetime.fromtimestamp(now, UTC)
+        await self.log.append(
+            ConsentEvent(
+                consent_id=consent_id,
+                event=event,  # type: ignore[arg-type]
+                categories=dict(categories),
+                method=method,
+                revision=self.policy.site.revision,
+                texts_hash=texts_hash,
+                language=language,
+                mode=mode,
+                country=visitor.country,
+                subdivision=visitor.subdivision,
+                ip=str(visitor.ip) if visitor.ip else None,
+                user_agent=visitor.header(b"user-agent"),
+                path=page,
+                valid_until=decided + timedelta(seconds=self.cookie.max_age),
+            )
+        )
+
+    def wants_gpc_record(self, visitor: Visitor, scope: Mapping[str, Any]) -> bool:
+        """A page view of a GPC visitor whose signal this consent id has not recorded."""
+        consent = visitor.consent
+        if not isinstance(consent, Consent) or not consent.gpc or not self.sale_or_sharing:
+            return False
+        if consent.state is not None and consent.state.gpc_recorded:
+            return False
+        if scope["method"] != "GET":
+            return False
+        dest = visitor.raw_headers.get(b"sec-fetch-dest")
+        if dest is not None:
+            return dest == b"document"
+        return b"text/html" in visitor.raw_headers.get(b"accept", b"")
+
+    async def record_gpc(
+        self, visitor: Visitor, scope: Mapping[str, Any]
+    ) -> tuple[bytes, bytes] | None:
+        """Log the GPC opt-out once per consent id; the cookie remembers that it was."""
+        consent = visitor.consent
+        assert isinstance(consent, Consent)
+        state = consent.state
+        now = time.time()
+        consent_id = state.consent_id if state else new_consent_id()
+        try:
+            await self.record(
+                visitor,
+                page=scope["path"],
+                consent_id=consent_id,
+                event="gpc",
+                categories=consent.categories(),
+                method="gpc@header",
+                mode=consent.mode,
+                now=now,
+            )
+        except LogUnavailable as exc:
+            # The opt-out holds anyway (GPC never needs a record to refuse); we try to
+            # record it again on the next page view.
+            log.warning("GPC signal not recorded, will retry: %s", exc)
+            return None
+        if state is None:
+            state = ConsentState(
+                consent_id=consent_id,
+                revision=self.policy.site.revision,
+                choices={},
+                decided_at=int(now),
+                mode=consent.mode,
+                gpc_recorded=True,
+                decided=False,
+            )
+        else:
+            state = replace(state, gpc_recorded=True)
+        visitor.consent = self.consent(state, consent.mode, consent.gpc)
+        return self.state_cookie(state, scope.get("scheme") == "https")

@@ -1,55 +1,56 @@
 """POST and GET {prefix}/consent, and the preferences page.
 
-A decision is acknowledged (cookie set, 200 or 303) only after its record is committed
-to the consent log; if the log cannot keep it, the answer is 503 and nothing changes for
-the visitor: never tracking without a record.
+Everything a post says is validated before anything is written. A decision is
+acknowledged (cookie set, 200 or 303) only after its record is committed to the consent
+log; if the log cannot keep it, the answer is 503 and nothing changes for the visitor:
+never tracking without a record. The decision replaces `visitor.consent`, so the
+response's own cookie enforcement follows the new choice.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..audit import LogUnavailable
 from ..endpoints import (
+    BadRequest,
     Request,
     Response,
     Route,
     json_response,
-    redirect,
-    request_host,
+    redirect_to,
     safe_next,
+    text_response,
 )
 from ..html.render import Renderer
 from ..notices import UI
-from ..policy import Policy
-from .banner import consent_mode_state
-from .cookies import expiring, request_cookie_names
-from .stage import ConsentContext
+from ..notices.banner import consent_mode_state
 from .state import Consent, ConsentState, new_consent_id
+
+if TYPE_CHECKING:
+    from . import ConsentFeature
 
 ACTIONS = ("accept_all", "reject_all", "save", "withdraw")
 LAYERS = ("banner", "preferences")
 
 
-def state_json(consent: Consent, keys: dict[str, list[str]]) -> dict[str, Any]:
+def state_json(consent: Consent, keys: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     state = consent.state
     return {
         "decided": consent.decided,
         "mode": consent.mode,
         "consent_id": state.consent_id if state else None,
         "categories": consent.categories(),
-        "consent_mode": consent_mode_state(keys, consent),
+        "consent_mode": consent_mode_state(keys, consent.allowed),
         "gpc": consent.gpc,
     }
 
 
 class ConsentEndpoints:
-    def __init__(
-        self, policy: Policy, context: ConsentContext, renderer: Renderer, css_url: str
-    ) -> None:
-        self.policy = policy
-        self.context = context
+    def __init__(self, feature: ConsentFeature, renderer: Renderer, css_url: str) -> None:
+        self.feature = feature
+        self.policy = feature.policy
         self.renderer = renderer
         self.css_url = css_url
 
@@ -61,34 +62,39 @@ class ConsentEndpoints:
 
     async def consent(self, request: Request) -> Response:
         consent = request.visitor.consent
-        assert isinstance(consent, Consent)  # the consent stage runs before the endpoints
+        assert isinstance(consent, Consent)  # read on every request before the endpoints
         if request.method == "GET":
-            return json_response(state_json(consent, self.context.banner.keys))
-        return await self._decide(request, consent)
+            return json_response(state_json(consent, self.feature.keys))
+        try:
+            return await self._decide(request, consent)
+        except BadRequest as exc:
+            return _error(request, exc.reason, exc.status)
 
     def _choices(self, request: Request, action: str) -> dict[str, bool]:
-        optional = self.context.optional
+        optional = self.feature.optional
         if action == "accept_all":
             return dict.fromkeys(optional, True)
         if action in ("reject_all", "withdraw"):
             return dict.fromkeys(optional, False)
         chosen = request.fields().get("categories", [])
-        unknown = sorted(set(chosen) - self.context.known)
+        unknown = sorted(set(chosen) - self.feature.known)
         if unknown:
-            raise _Refused(f"unknown categories: {', '.join(unknown)}")
+            shown = ", ".join(name[:40] for name in unknown[:5])
+            raise BadRequest(f"unknown categories: {shown}")
         return {name: name in chosen for name in optional}
 
     async def _decide(self, request: Request, consent: Consent) -> Response:
         action = request.field("action")
         if action not in ACTIONS:
-            return _error(request, f"action must be one of {', '.join(ACTIONS)}", 400)
+            raise BadRequest(f"action must be one of {', '.join(ACTIONS)}")
         layer = request.field("layer") or "banner"
         if layer not in LAYERS:
-            return _error(request, f"layer must be one of {', '.join(LAYERS)}", 400)
-        try:
-            choices = self._choices(request, action)
-        except _Refused as exc:
-            return _error(request, str(exc), 400)
+            raise BadRequest(f"layer must be one of {', '.join(LAYERS)}")
+        choices = self._choices(request, action)
+        back = request.next_path()
+        # The page the choice was made on; a client that names none (an API call) made it
+        # at the endpoint itself.
+        page = request.page() or request.scope["path"]
 
         previous = consent.state
         now = time.time()
@@ -107,18 +113,11 @@ class ConsentEndpoints:
             mode=consent.mode,
             gpc_recorded=previous.gpc_recorded if previous else False,
         )
-        decided = Consent(
-            mode=consent.mode,
-            state=state,
-            required=consent.required,
-            sale_or_sharing=consent.sale_or_sharing,
-            gpc=consent.gpc,
-            known=consent.known,
-        )
+        decided = self.feature.consent(state, consent.mode, consent.gpc)
         try:
-            await self.context.record(
+            await self.feature.record(
                 request.visitor,
-                request.scope,
+                page=page,
                 consent_id=consent_id,
                 event=event,
                 categories=decided.categories(),
@@ -133,17 +132,12 @@ class ConsentEndpoints:
                 "please try again in a moment",
                 503,
             )
+        request.visitor.consent = decided
         if request.wants_json:
-            response = json_response(state_json(decided, self.context.banner.keys))
+            response = json_response(state_json(decided, self.feature.keys))
         else:
-            response = redirect(safe_next(request.field("next")))
-        response.headers.append((b"set-cookie", self.context.set_cookie(state, request.secure)))
-        refused = [
-            name
-            for name in request_cookie_names(request.visitor.headers.get("cookie", ""))
-            if not decided.allows(self.context.cookies.category(name))
-        ]
-        response.headers.extend(expiring(refused, request_host(request.scope)))
+            response = redirect_to(back)
+        response.headers.append(self.feature.state_cookie(state, request.secure))
         return response
 
     async def preferences(self, request: Request) -> Response:
@@ -167,13 +161,7 @@ class ConsentEndpoints:
         return Response(body=page.encode(), content_type=b"text/html; charset=utf-8")
 
 
-class _Refused(Exception):
-    pass
-
-
 def _error(request: Request, reason: str, status: int) -> Response:
     if request.wants_json:
         return json_response({"error": reason}, status)
-    return Response(
-        status=status, body=reason.encode() + b"\n", content_type=b"text/plain; charset=utf-8"
-    )
+    return text_response(reason, status)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..policy.codes import expand
 from ..policy.schema import ConsentModes
-from ..visitor import Visitor
 
 OPT_IN, OPT_OUT, NOTICE = "opt_in", "opt_out", "notice"
 
@@ -21,17 +20,18 @@ class Jurisdictions:
         self.unknown = modes.unknown
         self.gpc_places = expand(gpc_places) if gpc_places else None
 
-    def mode(self, visitor: Visitor) -> str:
-        if not visitor.country:
+    def mode(self, places: tuple[str, ...]) -> str:
+        """The mode for a visitor's places (most specific first); `unknown` for none."""
+        if not places:
             return self.unknown
-        for place in visitor.places:
+        for place in places:
             mode = self.by_place.get(place)
             if mode is not None:
                 return mode
         return self.default
 
-    def honours_gpc(self, visitor: Visitor) -> bool:
+    def honours_gpc(self, places: tuple[str, ...]) -> bool:
         """Whether GPC binds here (everywhere when the policy names no places)."""
         if self.gpc_places is None:
             return True
-        return any(place in self.gpc_places for place in visitor.places)
+        return any(place in self.gpc_places for place in places)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from ..memo import Memo
 from ..policy import Policy
 
 SALT = "gatekeeper.consent.v1"
@@ -70,9 +71,13 @@ class ConsentState:
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Consent:
-    """What the visitor's consent allows on this request (`visitor.consent`)."""
+    """What the visitor's consent allows on this request (`visitor.consent`).
+
+    Immutable: a decision made on this request gives the visitor a new `Consent`, so
+    every step after it (the response's cookie filter included) reads the same answer.
+    """
 
     mode: str
     state: ConsentState | None
@@ -81,25 +86,42 @@ class Consent:
     gpc: bool
     """GPC applies to this visitor (signal sent, honoured where they are)."""
     known: frozenset[str] = field(default_factory=frozenset)
+    allowed: frozenset[str] = field(init=False)
+    """The categories that may run now, computed once."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "allowed", frozenset(c for c in self.known | self.required if self._allows(c))
+        )
 
     @property
     def decided(self) -> bool:
         return self.state is not None and self.state.decided
 
-    def allows(self, category: str) -> bool:
-        """May this category run for this visitor now? Unknown categories: never."""
+    def _allows(self, category: str) -> bool:
         if category in self.required:
             return True
-        if category not in self.known:
-            return False
         if self.decided and category in self.state.choices:  # type: ignore[union-attr]
             return self.state.choices[category]  # type: ignore[union-attr]
         if self.gpc and category in self.sale_or_sharing:
             return False  # GPC is an opt-out, never consent; only an explicit choice wins
         return self.mode != "opt_in"
 
+    def allows(self, category: str) -> bool:
+        """May this category run for this visitor now? Unknown categories: never."""
+        return category in self.allowed
+
+    @property
+    def refuses_any(self) -> bool:
+        return len(self.allowed) < len(self.known | self.required)
+
     def categories(self) -> dict[str, bool]:
-        return {name: self.allows(name) for name in sorted(self.known | self.required)}
+        return {name: name in self.allowed for name in sorted(self.known | self.required)}
+
+    def __repr__(self) -> str:
+        return (
+            f"Consent(mode={self.mode!r}, decided={self.decided}, allowed={sorted(self.allowed)})"
+        )
 
 
 class ConsentCookie:
@@ -123,45 +145,29 @@ class ConsentCookie:
         self.max_age = policy.consent.max_age_days * 86400
         self.categories = frozenset(policy.consent.categories)
         self._clock = clock
-        self._cache: dict[str, tuple[ConsentState, int] | None] = {}
-        self._cache_size = cache_size
+        self._verified: Memo[str, tuple[ConsentState, int] | None] = Memo(self._verify, cache_size)
 
     def dumps(self, state: ConsentState) -> str:
         return self._serializer.dumps(state.to_json())
 
     def loads(self, value: str) -> ConsentState | None:
         """The state in a cookie value, or None for anything not valid now."""
-        if value in self._cache:
-            cached = self._cache[value]
-            if cached is None:
-                return None
-            state, signed_at = cached
-            return state if self._clock() - signed_at <= self.max_age else None
+        entry = self._verified[value]
+        if entry is None or self._clock() - entry[1] > self.max_age:
+            return None
+        return entry[0]
+
+    def _verify(self, value: str) -> tuple[ConsentState, int] | None:
+        """The state and signing time of a cookie value; None if it is not ours, or not of
+        this revision and categories. Expiry is checked on every use, not here."""
         try:
             data, signed = self._serializer.loads(value, return_timestamp=True)
             state = ConsentState.from_json(data)
-            entry: tuple[ConsentState, int] | None = (state, int(signed.timestamp()))
         except (BadData, ValueError, KeyError, TypeError):
-            entry = None
-        if entry is not None and (
-            entry[0].revision != self.revision or not set(entry[0].choices) <= self.categories
-        ):
-            entry = None
-        if len(self._cache) >= self._cache_size:
-            self._cache.clear()
-        self._cache[value] = entry
-        if entry is None:
             return None
-        return entry[0] if self._clock() - entry[1] <= self.max_age else None
-
-    def from_header(self, cookie_header: str) -> ConsentState | None:
-        if self.name not in cookie_header:
+        if state.revision != self.revision or not set(state.choices) <= self.categories:
             return None
-        for item in cookie_header.split(";"):
-            name, _, value = item.strip().partition("=")
-            if name == self.name:
-                return self.loads(value.strip('"'))
-        return None
+        return (state, int(signed.timestamp()))
 
 
 class _CompactJSON:

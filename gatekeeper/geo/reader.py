@@ -86,6 +86,7 @@ class GeoReader:
         self.path = Path(path)
         self._cache_size = cache_size
         self._check_interval = check_interval
+        self.check_interval = check_interval
         self._clock = clock
         self._db: _Database | None = _open(self.path)
         self._cache: OrderedDict[IPAddress, Location] = OrderedDict()
@@ -95,6 +96,8 @@ class GeoReader:
         self._seen: _Signature | None = self._db.signature
         self._reload_lock = threading.Lock()
         self._error_logged = False
+        self.generation = 0
+        """Counts reloads: callers that remember answers forget them when it changes."""
 
     @property
     def database_type(self) -> str:
@@ -105,6 +108,11 @@ class GeoReader:
     def has_subdivisions(self) -> bool:
         """True when the database can answer with a subdivision (City layouts)."""
         return self._db is not None and self._db.has_subdivisions
+
+    def refresh(self) -> None:
+        """Pick up a replaced file if `check_interval` has passed since the last look."""
+        if self._clock() >= self._next_check:
+            self._check_file()
 
     def lookup(self, ip: IPAddress) -> Location:
         """Where `ip` is; `Location()` (found False) when unknown or not public."""
@@ -189,6 +197,7 @@ class GeoReader:
             old, self._db = self._db, db
             self._seen = db.signature
             self._cache.clear()
+            self.generation += 1
             self._error_logged = False
             log.info("GeoIP database reloaded: %s (%s)", self.path, db.database_type)
             old.reader.close()

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..endpoints import Response, text_response
 
 BUILTIN = Path(__file__).resolve().parent / "static"
 TYPES = {".js": b"text/javascript; charset=utf-8", ".css": b"text/css; charset=utf-8"}
@@ -54,25 +57,15 @@ class Assets:
     def url(self, name: str) -> str:
         return self._urls[name]
 
-    async def serve(self, scope: dict[str, Any], send: Any) -> None:
+    def serve(self, scope: Mapping[str, Any]) -> Response:
         """Answer a request whose path starts with the static base."""
         asset = self._files.get(scope["path"][len(self.base) :])
-        if asset is None or scope["method"] not in ("GET", "HEAD"):
-            status = 404 if asset is None else 405
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-                }
-            )
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": b"not found\n" if status == 404 else b"method not allowed\n",
-                }
-            )
-            return
+        if asset is None:
+            return text_response("not found", 404)
+        if scope["method"] not in ("GET", "HEAD"):
+            response = text_response("method not allowed", 405)
+            response.headers.append((b"allow", b"GET, HEAD"))
+            return response
         accepts_gzip = False
         not_modified = False
         for name, value in scope.get("headers", []):
@@ -80,22 +73,13 @@ class Assets:
                 accepts_gzip = True
             elif name == b"if-none-match" and asset.etag in value:
                 not_modified = True
-        headers = [
-            (b"content-type", asset.content_type),
-            (b"cache-control", b"public, max-age=31536000, immutable"),
-            (b"etag", asset.etag),
-            (b"vary", b"Accept-Encoding"),
-            (b"x-content-type-options", b"nosniff"),
-        ]
-        if not_modified:
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        body = asset.gzipped if accepts_gzip else asset.body
-        if accepts_gzip:
-            headers.append((b"content-encoding", b"gzip"))
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        response = Response(
+            status=304 if not_modified else 200,
+            body=b"" if not_modified else asset.gzipped if accepts_gzip else asset.body,
+            content_type=asset.content_type,
+            headers=[(b"etag", asset.etag), (b"vary", b"Accept-Encoding")],
+            cache_control=b"public, max-age=31536000, immutable",
         )
+        if accepts_gzip and not not_modified:
+            response.headers.append((b"content-encoding", b"gzip"))
+        return response

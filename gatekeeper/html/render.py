@@ -2,8 +2,9 @@
 
 Templates are Jinja2 with autoescape on, so every policy string renders as text. An
 operator's folder (policy `templates.directory`) overrides the built-in templates file by
-file. Nonces differ per response, so templates render a placeholder attribute once and
-`stamp_nonce` fills it in per request with a bytes replace.
+file. What differs per request (the CSP nonce, the page to return to, a view token) is
+rendered as a slot (`nonce_attr`, `next_slot`, `next_query_slot`, `token_slot`) that a
+`Fragment` fills per request.
 
 Templates write gatekeeper's own words as `{{ _("Dismiss") }}` and counted ones as
 `{{ ngettext("%(num)d cookie", "%(num)d cookies", n) }}`, looked up in the catalogue of
@@ -21,12 +22,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..i18n import BuiltinText, Catalogue, catalogue
+from .fragment import NEXT_QUERY_SLOT, NEXT_SLOT, NONCE_SLOT, TOKEN_SLOT
 
 BUILTIN = Path(__file__).resolve().parent / "templates"
-
-# Rendered where a template writes {{ nonce_attr }}; replaced by stamp_nonce().
-NONCE_SLOT = ' nonce="__gk_nonce__"'
-_NONCE_SLOT_BYTES = NONCE_SLOT.encode()
 
 
 def localise(text: Mapping[str, str] | None, language: str, default: str) -> str:
@@ -45,14 +43,6 @@ def localise(text: Mapping[str, str] | None, language: str, default: str) -> str
     return next(iter(text.values()))
 
 
-def stamp_nonce(markup: bytes, nonce: str | None) -> bytes:
-    """Fill the nonce slots of pre-rendered markup (nonce already validated as base64)."""
-    if _NONCE_SLOT_BYTES not in markup:
-        return markup
-    value = f' nonce="{nonce}"'.encode() if nonce else b""
-    return markup.replace(_NONCE_SLOT_BYTES, value)
-
-
 class Renderer:
     def __init__(self, *, default_language: str, directory: Path | None = None) -> None:
         loaders: list[jinja2.BaseLoader] = []
@@ -67,7 +57,12 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals["nonce_attr"] = Markup(NONCE_SLOT)
+        self.env.globals.update(
+            nonce_attr=Markup(NONCE_SLOT),
+            next_slot=NEXT_SLOT,
+            next_query_slot=NEXT_QUERY_SLOT,
+            token_slot=TOKEN_SLOT,
+        )
 
     def catalogue(self, language: str) -> Catalogue:
         return catalogue(language, self.default_language)

@@ -51,6 +51,19 @@ def open_tag_end(data: bytes, start: int) -> int:
     return -1
 
 
+def after_body_open(document: bytes) -> int:
+    """Where `AfterBodyOpen` puts its snippet in a whole document: after the opening
+    `<body ...>` tag, or after a skip link that opens the body; -1 without a body tag."""
+    match = _OPEN_BODY.search(document)
+    if match is None:
+        return -1
+    end = open_tag_end(document, match.start())
+    if end < 0:
+        return -1
+    link = _SKIP_LINK.match(document, end)
+    return link.end() if link is not None else end
+
+
 class AfterBodyOpen:
     """Inserts `snippet` right after the opening `<body ...>` tag (bars at the top of the
     page, in its normal flow), or after a skip link that opens the body. Without a `<body`

@@ -10,13 +10,11 @@ and never lacks one.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
-from ..policy import Policy, PolicyIssue
+from ..policy import LoadedPolicy, PolicyIssue
 from ..policy.schema import Notification
 from .catalogue import SOURCE_LANGUAGE, BuiltinText, bundled, has_catalogue
 
@@ -53,46 +51,9 @@ def covers(text: Mapping[str, str], language: str) -> bool:
     return "*" in text or language in text or language.split("-")[0] in text
 
 
-def positions(source: str) -> dict[Loc, tuple[int, int]]:
-    """Line and column (1-based) of each value in policy YAML, by key path."""
-    try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    found: dict[Loc, tuple[int, int]] = {}
-
-    def visit(node: yaml.Node, loc: Loc) -> None:
-        found[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, item in node.value:
-                visit(item, (*loc, str(key.value)))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                visit(item, (*loc, index))
-
-    if root is not None:
-        visit(root, ())
-    return found
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def language_findings(policy: Policy, file: str | Path) -> list[PolicyIssue]:
-    """The warnings for one loaded policy file, in file order."""
-    try:
-        marks = positions(Path(file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        marks = {}
-
-    def issue(loc: Loc, message: str) -> PolicyIssue:
-        line, column = marks.get(loc, (1, 1))
-        return PolicyIssue(str(file), line, column, _dotted(loc), message)
-
+def language_findings(loaded: LoadedPolicy) -> list[PolicyIssue]:
+    """The warnings for one loaded policy file, at each text's line and column."""
+    policy = loaded.policy
     available = policy.languages.available
     default = policy.languages.default
     issues = []
@@ -102,7 +63,7 @@ def language_findings(policy: Policy, file: str | Path) -> list[PolicyIssue]:
         if missing:
             shown = default if default in text else next(iter(text))
             issues.append(
-                issue(
+                loaded.issue(
                     loc,
                     f"no text in {', '.join(missing)} (listed in languages.available); "
                     f"those visitors read the {shown} text",
@@ -112,7 +73,7 @@ def language_findings(policy: Policy, file: str | Path) -> list[PolicyIssue]:
     for index, language in enumerate(available):
         if not has_catalogue(language):
             issues.append(
-                issue(
+                loaded.issue(
                     ("languages", "available", index),
                     f"gatekeeper has no built-in texts in {language!r}: texts the policy "
                     f"does not set, and the notices' own labels, show in {fallback!r} "

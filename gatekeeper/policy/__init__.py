@@ -1,16 +1,24 @@
 """The policy: schema, loading with precise errors, and reloading."""
 
-from .loader import PolicyError, PolicyIssue, interpolate, load_policy, parse_policy
+from .document import LIMITS, Limits
+from .globs import compile_globs
+from .issues import PolicyError, PolicyIssue
+from .loader import LoadedPolicy, interpolate, load_policy, parse_policy, read_policy
 from .reload import PolicyFile
 from .schema import Policy, path_matches
 
 __all__ = [
+    "LIMITS",
+    "Limits",
+    "LoadedPolicy",
     "Policy",
     "PolicyError",
     "PolicyFile",
     "PolicyIssue",
+    "compile_globs",
     "interpolate",
     "load_policy",
     "parse_policy",
     "path_matches",
+    "read_policy",
 ]

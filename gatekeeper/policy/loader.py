@@ -1,163 +1,58 @@
 """Reading policy YAML into a `Policy`, with errors that point at file, line and column.
 
-PyYAML's composed node tree keeps every node's position; we build the plain data from it
-ourselves so each key path keeps its mark, then map pydantic's error locations back onto
-those marks. Every problem in a file is reported, not only the first.
+document.py reads the file and composes it within budgets; nodes.py builds the plain
+data, keeping each key path's position; here pydantic validates it and its error
+locations are mapped back onto those positions. Every problem in a file is reported, not
+only the first.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from .document import LIBYAML, LIMITS, Limits, compose, read_text
+from .issues import PolicyError, PolicyIssue, dotted, shown, sorted_issues
+from .nodes import PLACEHOLDER, Builder, Loc, interpolate
 from .schema import Policy
 
-Loc = tuple[str | int, ...]
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader reading only true/false as booleans.
-
-    YAML 1.1 also reads yes/no/on/off as booleans, which turns Norway (NO) into False and
-    `mode: off` into a boolean: policies are full of such words.
-    """
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+__all__ = [
+    "PLACEHOLDER",
+    "LoadedPolicy",
+    "PolicyError",
+    "PolicyIssue",
+    "interpolate",
+    "load_policy",
+    "parse_policy",
+    "read_policy",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyIssue:
-    file: str
-    line: int
-    column: int
-    path: str
-    message: str
+class LoadedPolicy:
+    """A valid policy and where its values are written, so that a later problem with one
+    of them (a database that does not open) can be reported at its line and column."""
 
-    def __str__(self) -> str:
-        where = f"{self.path}: " if self.path else ""
-        return f"{self.file}:{self.line}:{self.column}: {where}{self.message}"
+    policy: Policy
+    source: str
+    positions: Mapping[Loc, tuple[int, int]] = field(default_factory=dict)
+    placeholders: frozenset[str] = frozenset()
 
-
-class PolicyError(Exception):
-    """A policy that cannot be used; `issues` lists every problem found."""
-
-    def __init__(self, issues: list[PolicyIssue]) -> None:
-        self.issues = issues
-        super().__init__("\n".join(str(issue) for issue in issues))
-
-
-def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
-    """Replace ${VAR} and ${VAR:-default}; return the text and the names that were unset."""
-    missing: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        value = env.get(name)
-        if value is None or (value == "" and default is not None):
-            if default is not None:
-                return default
-            missing.append(name)
-            return ""
-        return value
-
-    return _ENV.sub(replace, text), missing
-
-
-class _Marks:
-    """Where each key path starts in the file: the key itself and its value."""
-
-    def __init__(self) -> None:
-        self.keys: dict[Loc, yaml.Mark] = {}
-        self.values: dict[Loc, yaml.Mark] = {}
-
-    def nearest(self, loc: Loc, *, key: bool) -> yaml.Mark | None:
-        table = self.keys if key else self.values
+    def issue(self, loc: Loc, message: str) -> PolicyIssue:
+        """An issue at the value of `loc` (or the nearest enclosing key written)."""
         for end in range(len(loc), -1, -1):
-            mark = table.get(loc[:end]) or self.values.get(loc[:end])
-            if mark is not None:
-                return mark
-        return None
-
-
-PLACEHOLDER = "unset-{}-placeholder-0123456789abcdef0123456789"
-
-
-class _Builder:
-    def __init__(self, source: str, env: Mapping[str, str], placeholders: set[str] | None) -> None:
-        self.source = source
-        self.env = env
-        self.placeholders = placeholders
-        self.marks = _Marks()
-        self.issues: list[PolicyIssue] = []
-        self.unset: set[Loc] = set()
-        self.constructor = _Loader("")
-
-    def issue(self, mark: yaml.Mark | None, loc: Loc, message: str) -> None:
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        self.issues.append(PolicyIssue(self.source, line, column, _dotted(loc), message))
-
-    def build(self, node: yaml.Node, loc: Loc) -> Any:
-        self.marks.values[loc] = node.start_mark
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node)
-                if not isinstance(key, str | int):
-                    key = str(key)
-                if key in out:
-                    self.issue(key_node.start_mark, (*loc, key), f"duplicate key {key!r}")
-                    continue
-                self.marks.keys[(*loc, key)] = key_node.start_mark
-                out[key] = self.build(value_node, (*loc, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        if node.tag == "tag:yaml.org,2002:str" and "${" in node.value:
-            text, missing = interpolate(node.value, self.env)
-            if missing and self.placeholders is not None:
-                self.placeholders.update(missing)
-                env = {**self.env, **{name: PLACEHOLDER.format(name) for name in missing}}
-                text, missing = interpolate(node.value, env)
-            for name in missing:
-                self.issue(node.start_mark, loc, f"environment variable {name} is not set")
-                self.unset.add(loc)
-            if node.style is None:
-                # Unquoted: `status: ${STATUS:-403}` reads as the number it would have been.
-                tag = self.constructor.resolve(yaml.ScalarNode, text, (True, False))
-                node = yaml.ScalarNode(tag, text, node.start_mark, node.end_mark)
-            else:
-                return text
-        try:
-            return self.constructor.construct_object(node)
-        except (ValueError, yaml.constructor.ConstructorError):
-            # An impossible date such as 2026-13-01: let the schema say what is wrong with it.
-            return node.value
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+            where = self.positions.get(loc[:end])
+            if where is not None:
+                return PolicyIssue(self.source, *where, dotted(loc), message)
+        return PolicyIssue(self.source, 1, 1, dotted(loc), message)
 
 
 def _unwrap(annotation: Any) -> list[Any]:
@@ -220,7 +115,7 @@ def _message(error: Any, loc: Loc) -> tuple[str, bool]:
         known = list(model.model_fields) if model else []
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key {name!r}{hint}", True
+        return f"unknown key {shown(name)}{hint}", True
     if kind == "missing":
         return f"missing required key {str(loc[-1])!r}", True
     message = error["msg"]
@@ -247,7 +142,7 @@ def _message(error: Any, loc: Loc) -> tuple[str, bool]:
     ):
         given = error.get("input")
         if not isinstance(given, dict | list) and given is not None:
-            message = f"{message} (got {given!r})"
+            message = f"{message} (got {shown(given)})"
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]  # "Input should ..." reads on after a colon
     return message, False
@@ -264,6 +159,10 @@ def _resolve(policy: Policy, base: Path) -> Policy:
         relative = store.removeprefix("sqlite:///")
         if relative and relative != ":memory:":
             store = f"sqlite:///{base / relative}"
+    witness = policy.audit.witness
+    if witness and not witness.startswith(("http://", "https://")):
+        # A trailing slash says "directory"; keep it through the join.
+        witness = str(base / witness) + ("/" if witness.endswith("/") else "")
     return policy.model_copy(
         update={
             "geoip": policy.geoip.model_copy(
@@ -276,7 +175,12 @@ def _resolve(policy: Policy, base: Path) -> Policy:
                 update={"directory": fix(policy.templates.directory)}
             ),
             "audit": policy.audit.model_copy(
-                update={"store": store, "signing_key": fix(policy.audit.signing_key)}
+                update={
+                    "store": store,
+                    "signing_key": fix(policy.audit.signing_key),
+                    "witness": witness,
+                    "retired_keys": tuple(base / p for p in policy.audit.retired_keys),
+                }
             ),
         }
     )
@@ -289,45 +193,99 @@ def parse_policy(
     base_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     placeholders: set[str] | None = None,
+    limits: Limits = LIMITS,
+    libyaml: bool = LIBYAML,
 ) -> Policy:
     """Parse policy YAML text; raise PolicyError listing every problem.
 
     With a `placeholders` set, unset variables are not errors: each is replaced by a
     placeholder and its name added to the set (for checking where secrets are absent).
     """
-    builder = _Builder(source, os.environ if env is None else env, placeholders)
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        builder.issue(mark, (), f"not valid YAML: {exc.problem or exc.context}")
-        raise PolicyError(builder.issues) from None
-    if node is None or (isinstance(node, yaml.ScalarNode) and node.value == ""):
+    return _parse(
+        text,
+        source=source,
+        base_dir=base_dir,
+        env=env,
+        placeholders=placeholders,
+        limits=limits,
+        libyaml=libyaml,
+    ).policy
+
+
+def _parse(
+    text: str,
+    *,
+    source: str,
+    base_dir: Path | None,
+    env: Mapping[str, str] | None,
+    placeholders: set[str] | None,
+    limits: Limits,
+    libyaml: bool = LIBYAML,
+) -> LoadedPolicy:
+    if len(text) > limits.bytes:  # text handed over directly; files are cut while read
+        raise PolicyError(
+            [PolicyIssue(source, 1, 1, "", f"a policy may have at most {limits.bytes:,} bytes")]
+        )
+    node = compose(text, source, limits, libyaml=libyaml)
+    builder = Builder(source, os.environ if env is None else env, placeholders, limits)
+    if node is None or (node.tag.endswith(":null") and node.value in ("", "~", "null")):
         builder.issue(None, (), "the policy is empty")
         raise PolicyError(builder.issues)
     data = builder.build(node, ())
     if not isinstance(data, dict):
-        builder.issue(node.start_mark, (), "the policy must be a mapping of sections (site:, ...)")
-        raise PolicyError(builder.issues)
+        if not builder.issues:
+            builder.issue(
+                node.start_mark, (), "the policy must be a mapping of sections (site:, ...)"
+            )
+        raise PolicyError(sorted_issues(builder.issues))
 
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
+        parents = {done[:-1] for done in builder.reported}
         for error in exc.errors():
             loc = _data_loc(error["loc"], data)
-            if loc in builder.unset or any(loc == unset[:-1] for unset in builder.unset):
-                continue  # already reported as the unset variable that caused it
+            if _already_reported(loc, builder.reported, parents):
+                continue
             message, at_key = _message(error, loc)
             builder.issue(builder.marks.nearest(loc, key=at_key), loc, message)
-        raise PolicyError(_sorted(builder.issues)) from None
+        raise PolicyError(sorted_issues(builder.issues)) from None
     if builder.issues:
-        raise PolicyError(_sorted(builder.issues))
-    return _resolve(policy, base_dir or Path.cwd())
+        raise PolicyError(sorted_issues(builder.issues))
+    positions = {
+        loc: (mark.line + 1, mark.column + 1) for loc, mark in builder.marks.values.items()
+    }
+    return LoadedPolicy(
+        _resolve(policy, base_dir or Path.cwd()),
+        source,
+        positions,
+        frozenset(placeholders or ()),
+    )
 
 
-def _sorted(issues: list[PolicyIssue]) -> list[PolicyIssue]:
-    unique = dict.fromkeys(issues)
-    return sorted(unique, key=lambda i: (i.line, i.column))
+def _already_reported(loc: Loc, reported: set[Loc], parents: set[Loc]) -> bool:
+    """A schema error at or below a value reported already, or about its enclosing
+    mapping (which then lacks the key, or has it as None)."""
+    return loc in parents or any(loc[:end] in reported for end in range(len(loc) + 1))
+
+
+def read_policy(
+    path: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    placeholders: set[str] | None = None,
+    limits: Limits = LIMITS,
+) -> LoadedPolicy:
+    """Load a policy file with its values' positions; raise PolicyError when unusable."""
+    file = Path(path)
+    return _parse(
+        read_text(file, limits),
+        source=str(file),
+        base_dir=file.resolve().parent,
+        env=env,
+        placeholders=placeholders,
+        limits=limits,
+    )
 
 
 def load_policy(
@@ -337,21 +295,4 @@ def load_policy(
     placeholders: set[str] | None = None,
 ) -> Policy:
     """Load a policy file; raise PolicyError (file:line:col: message) when it is unusable."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(
-            [PolicyIssue(str(file), 1, 1, "", f"cannot read: {exc.strerror}")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            [PolicyIssue(str(file), 1, 1, "", f"not UTF-8 text: {exc.reason}")]
-        ) from None
-    return parse_policy(
-        text,
-        source=str(file),
-        base_dir=file.resolve().parent,
-        env=env,
-        placeholders=placeholders,
-    )
+    return read_policy(path, env=env, placeholders=placeholders).policy

@@ -511,6 +511,23 @@ class Audit(Model):
         None, description="Ed25519 private key (PEM) that signs checkpoints."
     )
     checkpoint_every: int = Field(1000, ge=1, description="Records between signed checkpoints.")
+    checkpoint_interval: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description="Seconds within which every record is under a signed checkpoint: one "
+        "deployment-wide checkpoint per interval while records arrive.",
+    )
+    witness: str | None = Field(
+        None,
+        description="Where each signed head goes, outside the database: an http(s) URL "
+        "(POSTed as JSON), a directory (one file per head) or a file (one head per line).",
+    )
+    retired_keys: tuple[Path, ...] = Field(
+        (),
+        description="Public keys (PEM) of earlier signing keys: verify accepts their "
+        "signatures on the checkpoints made before the key changed.",
+    )
     sink: AuditSink | None = None
     view: AuditView = AuditView()
 

@@ -66,13 +66,16 @@ def test_checkpoint_signatures(tmp_path):
     signer = Signer.load(write_key(tmp_path / "k.pem"))
     state = ChainState()
     state.add(leaf_hash(b"x"))
-    checkpoint = signer.sign(state.checkpoint("log-1", "2026-11-27T00:00:00.000000Z"))
+    checkpoint = signer.sign(state.checkpoint("log-1", "2026-11-27T00:00:00.000000Z", 0))
     public = PublicKey.from_pem(signer.public.pem().encode())
     assert public.key_id == checkpoint.key_id
     assert public.verify(checkpoint)
     assert not public.verify(replace(checkpoint, size=2))
     assert not public.verify(replace(checkpoint, root="00" * 32))
     assert not public.verify(replace(checkpoint, log_id="log-2"))
+    # The size of the checkpoint before it is signed too, and the version with it.
+    assert not public.verify(replace(checkpoint, previous=1))
+    assert not public.verify(replace(checkpoint, previous=None))
     other = Signer.load(write_key(tmp_path / "other.pem")).public
     assert not other.verify(checkpoint)
 

@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from gatekeeper.audit import ConsentLog, LogUnavailable, Query
-from gatekeeper.audit.export import export, verify_export
+from gatekeeper.audit.export import export
+from gatekeeper.audit.offline import verify_export
 from gatekeeper.audit.store_postgres import split_url
 from gatekeeper.policy import load_policy
 from tests.audit.conftest import event
@@ -61,7 +62,9 @@ def test_two_instances_append_concurrently_to_one_chain(audit_policy, pg_url):
             assert {r.event_id for r in records} == set(results["a"]) | set(results["b"])
             report = await log.verify()
             assert report.ok, report.lines()
-            assert report.checkpoints == 40 and report.signed == 40
+            # One every 10 records (verify asks for each), and perhaps the one the first
+            # instance to close signed over what it saw then.
+            assert report.signed == report.checkpoints >= 40
         finally:
             await log.close()
 

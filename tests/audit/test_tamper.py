@@ -1,289 +1,306 @@
-"""Every kind of tampering is caught, on SQLite and PostgreSQL; a purge is not tampering.
+"""The informed attacker: someone who can write to the database and knows how the log
+works, but does not hold the signing key.
 
-The attacker here can write to the database and knows the algorithm, but does not hold
-the signing key.
+They edit, delete, insert, reorder or truncate records, then recompute every leaf and
+chain value and the head (rawsql.forge), and delete the checkpoints that would show it:
+the later ones, all of them, or all of them and the log's declarations too. Every one of
+these is caught by `verify` alone, and by `verify --since` with a head an auditor kept
+from before, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gatekeeper.audit import ConsentLog
-from gatekeeper.audit.chain import leaf_hash, node_hash
-from gatekeeper.audit.store import RECORD_COLUMNS, record_row, row_record
+from gatekeeper.audit.checkpoint import Checkpoint
+from gatekeeper.audit.record import Record
 from gatekeeper.policy import load_policy
 from tests.audit.conftest import PG_DSN, event
+from tests.audit.rawsql import Database, PostgresDatabase, SQLiteDatabase
 
-Tamper = Callable[["Database"], Awaitable[None]]
-
-
-class Database:
-    """Raw SQL on the log's tables, written with $n placeholders for both engines."""
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        raise NotImplementedError
-
-    async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        pass
-
-    async def record(self, seq: int):  # type: ignore[no-untyped-def]
-        rows = await self.fetch(f"SELECT {RECORD_COLUMNS} FROM records WHERE seq = $1", seq)
-        return row_record(rows[0])
-
-    async def insert(self, record) -> None:  # type: ignore[no-untyped-def]
-        marks = ", ".join(f"${i}" for i in range(1, 22))
-        await self.execute(
-            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})", *record_row(record)
-        )
-
-    async def set_seq(self, old: int, new: int) -> None:
-        await self.execute("UPDATE records SET seq = $1 WHERE seq = $2", new, old)
+Edit = Callable[[list[Record]], tuple[list[Record], int]]
 
 
-class SQLiteDatabase(Database):
-    def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        self.conn.execute(sql.replace("$", "?"), args)
-
-    async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql.replace("$", "?"), args).fetchall()
-
-    async def close(self) -> None:
-        self.conn.close()
+@dataclass
+class Target:
+    policy: Path
+    connect: Callable[[], Awaitable[Database]]
 
 
-class PostgresDatabase(Database):
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request, audit_policy, tmp_path) -> Target:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
 
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self.conn.execute(sql, *args)
+        async def connect_sqlite() -> Database:
+            return SQLiteDatabase(tmp_path / "consent.db")
 
-    async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await self.conn.fetch(sql, *args)]
+        return Target(audit_policy(), connect_sqlite)
+    url = request.getfixturevalue("pg_url")
+    schema = url.rsplit("schema=", 1)[1]
 
-    async def close(self) -> None:
-        await self.conn.close()
+    async def connect_postgres() -> Database:
+        import asyncpg
 
+        conn = await asyncpg.connect(PG_DSN, server_settings={"search_path": schema})
+        return PostgresDatabase(conn)
 
-# --- the attacks ------------------------------------------------------------------------
-
-
-async def modify_choice(db: Database) -> None:
-    everything = json.dumps({"ads": True, "analytics": True, "necessary": True})
-    await db.execute("UPDATE records SET categories = $1 WHERE seq = 13", everything)
+    return Target(audit_policy(store=url), connect_postgres)
 
 
-async def modify_country(db: Database) -> None:
-    await db.execute("UPDATE records SET country = 'FR' WHERE seq = 4")
+def open_log(target: Target, *, days_later: float = 0) -> ConsentLog:
+    log = ConsentLog.from_policy(load_policy(target.policy), autostart=False)
+    if days_later:
+        log.clock = lambda: datetime.now(UTC) + timedelta(days=days_later)
+    return log
 
 
-async def delete_one(db: Database) -> None:
-    await db.execute("DELETE FROM records WHERE seq = 7")
-
-
-async def insert_one(db: Database) -> None:
-    # Make room at 5 and insert a record whose own hashes are right.
-    await db.execute("UPDATE records SET seq = -seq - 1 WHERE seq >= 5")
-    await db.execute("UPDATE records SET seq = -seq WHERE seq < 0")
-    before = await db.record(4)
-    forged = replace(before, seq=5, event_id="forged", event="given")
-    leaf = leaf_hash(forged.body())
-    chain = node_hash(bytes.fromhex(before.chain), leaf)
-    await db.insert(replace(forged, leaf=leaf.hex(), chain=chain.hex()))
-    await db.execute("UPDATE head SET size = size + 1")
-
-
-async def swap_two(db: Database) -> None:
-    await db.set_seq(3, -100)
-    await db.set_seq(8, 3)
-    await db.set_seq(-100, 8)
-
-
-async def replace_signature(db: Database) -> None:
-    # A genuine signature, but over another checkpoint.
-    rows = await db.fetch("SELECT signature FROM checkpoints WHERE size = 20")
-    await db.execute("UPDATE checkpoints SET signature = $1 WHERE size = 10", rows[0][0])
-
-
-async def truncate_after_checkpoint(db: Database) -> None:
-    # Remove records a checkpoint covers, and tidy the head to match.
-    last = await db.record(14)
-    await db.execute("DELETE FROM records WHERE seq >= 15")
-    await db.execute("UPDATE head SET size = 15, chain = $1", last.chain)
-
-
-async def truncate_tail(db: Database) -> None:
-    await db.execute("DELETE FROM records WHERE seq >= 22")
-
-
-async def rewrite_with_recomputed_hashes(db: Database) -> None:
-    # Edit record 3 and recompute every hash after it: only the signatures can tell.
-    previous = bytes.fromhex((await db.record(2)).chain)
-    for seq in range(3, 25):
-        record = await db.record(seq)
-        if seq == 3:
-            record = replace(record, categories={"ads": True, "analytics": True})
-        leaf = leaf_hash(record.body())
-        previous = node_hash(previous, leaf)
-        await db.execute(
-            "UPDATE records SET categories = $1, leaf = $2, chain = $3 WHERE seq = $4",
-            json.dumps(record.categories),
-            leaf.hex(),
-            previous.hex(),
-            seq,
-        )
-    await db.execute("UPDATE head SET chain = $1", previous.hex())
-
-
-async def modify_archived_texts(db: Database) -> None:
-    await db.execute("""UPDATE texts SET texts = '{"title":"Something else"}'""")
-
-
-ATTACKS: list[tuple[Tamper, int | None, str]] = [
-    (modify_choice, 13, "does not match its hash"),
-    (modify_country, 4, "country"),
-    (delete_one, 7, "missing"),
-    (insert_one, 5, "records 5..5 were inserted"),
-    (swap_two, 3, "this record was at 8"),
-    (replace_signature, None, "bad signature"),
-    (truncate_after_checkpoint, 15, "were deleted"),
-    (truncate_tail, 22, "head says 25"),
-    (rewrite_with_recomputed_hashes, None, "differ from what it signed"),
-    (modify_archived_texts, None, "archived texts"),
-]
-IDS = [attack.__name__ for attack, _, _ in ATTACKS]
-
-
-async def fill(policy_path: Path) -> None:
-    log = ConsentLog.from_policy(load_policy(policy_path))
+async def fill(target: Target) -> Checkpoint:
+    """25 records, checkpoints every 10 and one at close (25); returns the signed head an
+    auditor takes (`gatekeeper audit head`)."""
+    log = ConsentLog.from_policy(load_policy(target.policy))
     try:
         digest = await log.archive_texts("r1", "en", {"title": "Your privacy"})
         for i in range(25):
             await log.append(event(i, texts_hash=digest))
-        assert (await log.verify()).ok
+    finally:
+        await log.close()
+    log = open_log(target)
+    try:
+        report = await log.verify()
+        assert report.ok and report.covered == 25, report.lines()
+        head = await log.signed_head()
+        assert head is not None and head.size == 25
+        return head
     finally:
         await log.close()
 
 
-async def verify(policy_path: Path):  # type: ignore[no-untyped-def]
-    log = ConsentLog.from_policy(load_policy(policy_path), create=False)
-    try:
-        return await log.verify()
-    finally:
-        await log.close()
+# --- the edits: each returns the new record list and the first position it touched ------
 
 
-async def check(
-    policy_path: Path,
-    connect: Callable[[], Awaitable[Database]],
-    attack: Tamper,
-    first: int | None,
-    text: str,
-) -> None:
-    await fill(policy_path)
-    db = await connect()
+def rewrite(records: list[Record]) -> tuple[list[Record], int]:
+    everything = {"necessary": True, "analytics": True, "ads": True}
+    records[3] = replace(records[3], event="given", categories=everything)
+    return records, 3
+
+
+def delete(records: list[Record]) -> tuple[list[Record], int]:
+    del records[7]
+    return records, 7
+
+
+def insert(records: list[Record]) -> tuple[list[Record], int]:
+    records.insert(5, replace(records[4], event_id="forged", event="given"))
+    return records, 5
+
+
+def reorder(records: list[Record]) -> tuple[list[Record], int]:
+    records[3], records[8] = records[8], records[3]
+    return records, 3
+
+
+def truncate(records: list[Record]) -> tuple[list[Record], int]:
+    return records[:15], 15
+
+
+EDITS = [rewrite, delete, insert, reorder, truncate]
+CHECKPOINTS = ["later", "all", "all and the declarations"]
+
+
+async def attack(target: Target, edit: Edit, checkpoints: str) -> None:
+    db = await target.connect()
     try:
-        await attack(db)
+        records, touched = edit(await db.all_records())
+        await db.forge(records)
+        if checkpoints == "later":
+            await db.execute("DELETE FROM checkpoints WHERE size > $1", touched)
+        else:
+            await db.execute("DELETE FROM checkpoints")
+        if checkpoints == "all and the declarations":
+            await db.execute("DELETE FROM declarations")
     finally:
         await db.close()
-    report = await verify(policy_path)
+
+
+@pytest.mark.parametrize("checkpoints", CHECKPOINTS)
+@pytest.mark.parametrize("edit", EDITS, ids=[e.__name__ for e in EDITS])
+async def test_informed_tampering_is_caught_by_verify_alone(target, edit, checkpoints):
+    await fill(target)
+    await attack(target, edit, checkpoints)
+    # Every chain link and leaf is right again: only what was signed can tell.
+    log = open_log(target, days_later=1)  # the auditor checks the next day
+    try:
+        report = await log.verify()
+    finally:
+        await log.close()
     assert not report.ok, report.lines()
-    bad = report.first_bad
-    assert (bad.seq if bad else None) == first, report.lines()
-    assert any(text in str(f) for f in report.findings), report.lines()
+    text = "\n".join(report.lines())
+    assert "does not match its hash" not in text  # the hashes were all recomputed
+    if checkpoints == "all and the declarations":
+        assert "no declaration" in text
+    elif edit is truncate and checkpoints == "later":
+        # 15 records left, the checkpoint at 10 kept: what came after it is old and
+        # unsigned, which the declared interval does not allow.
+        assert report.first_bad is not None and report.first_bad.seq == 10, text
+        assert "not under a checkpoint" in text
+    else:
+        assert "no checkpoint at size 10" in text or "no checkpoint at size 20" in text, text
 
 
-@pytest.mark.parametrize(("attack", "first", "text"), ATTACKS, ids=IDS)
-async def test_tampering_sqlite(audit_policy, tmp_path, attack, first, text):
-    async def connect() -> Database:
-        return SQLiteDatabase(tmp_path / "consent.db")
+@pytest.mark.parametrize("checkpoints", CHECKPOINTS)
+@pytest.mark.parametrize("edit", EDITS, ids=[e.__name__ for e in EDITS])
+async def test_informed_tampering_is_caught_with_a_kept_head(target, edit, checkpoints):
+    head = await fill(target)
+    await attack(target, edit, checkpoints)
+    log = open_log(target)  # at once: the time rule plays no part here
+    try:
+        report = await log.verify([head])
+    finally:
+        await log.close()
+    assert not report.ok
+    [checked] = report.heads
+    assert not checked.consistent, report.lines()
+    if edit is truncate:
+        assert "15 records today, 10 fewer than the 25 the head signed" in checked.detail
+    elif edit is delete:
+        assert "24 records today, 1 fewer" in checked.detail
+    else:
+        assert "are not those it signed" in checked.detail
 
-    await check(audit_policy(), connect, attack, first, text)
+
+async def test_a_clean_log_extends_the_head_kept_from_it(target):
+    head = await fill(target)
+    log = ConsentLog.from_policy(load_policy(target.policy))
+    try:
+        for i in range(25, 32):
+            await log.append(event(i))
+    finally:
+        await log.close()
+    log = open_log(target)
+    try:
+        report = await log.verify([head])
+    finally:
+        await log.close()
+    assert report.ok, report.lines()
+    assert [h.consistent for h in report.heads] == [True] and report.covered == 32
 
 
-@pytest.mark.parametrize(("attack", "first", "text"), ATTACKS, ids=IDS)
-async def test_tampering_postgres(audit_policy, pg_url, attack, first, text):
-    import asyncpg
+async def test_a_prefix_needs_a_kept_head(target, tmp_path):
+    """Cut the log back to an earlier checkpoint and drop what came after: every record
+    left is signed, so the log alone cannot know more existed. A kept head does."""
+    head = await fill(target)
+    db = await target.connect()
+    try:
+        await db.forge((await db.all_records())[:20])
+        await db.execute("DELETE FROM checkpoints WHERE size > 20")
+    finally:
+        await db.close()
+    log = open_log(target, days_later=30)
+    try:
+        assert (await log.verify()).ok  # the limit of a log that keeps its own proof
+        report = await log.verify([head])
+    finally:
+        await log.close()
+    assert not report.ok
+    assert "20 records today, 5 fewer than the 25" in report.heads[0].detail
 
-    schema = pg_url.rsplit("schema=", 1)[1]
 
-    async def connect() -> Database:
-        conn = await asyncpg.connect(PG_DSN, server_settings={"search_path": schema})
-        return PostgresDatabase(conn)
-
-    await check(audit_policy(store=pg_url), connect, attack, first, text)
-
-
-async def purge_then_verify(policy_path: Path) -> None:
-    log = ConsentLog.from_policy(load_policy(policy_path))
+async def test_a_running_process_does_not_sign_over_deleted_checkpoints(target):
+    """After the attack the site keeps running: the process that saw checkpoint 25 must
+    not sign the forged records now, by count or on time."""
+    log = ConsentLog.from_policy(load_policy(target.policy))
     try:
         for i in range(25):
             await log.append(event(i))
-        assert await log.purge(older_than_days=0) == 25
-        assert await log.purge(older_than_days=0) == 0  # already erased
+        assert (await log.checkpoint()).size == 25
+        await attack(target, rewrite, "later")
+        for i in range(25, 31):  # crosses 30, where a checkpoint is due by count
+            await log.append(event(i))
+        assert await log.checkpoint() is None
+    finally:
+        await log.close()
+    log = open_log(target)
+    try:
+        checkpoints = await log.store.checkpoints()
         report = await log.verify()
-        assert report.ok, report.lines()
-        assert report.purged == 25
-        records = await log.records(limit=100)
-        assert all(
-            r.consent_id is r.ip is r.user_agent is r.path is r.country is None for r in records
-        )
-        assert all(r.salt is None for r in records)
-        assert await log.history("visitor-1") == []
-        # What proves the decision stays.
-        assert records[0].event == "given" and records[0].categories["necessary"] is True
+    finally:
+        await log.close()
+    assert [c.size for c in checkpoints] == [] and not report.ok
+
+
+async def test_the_signer_refuses_a_head_that_does_not_match_the_records(target):
+    """Edit only the head row (as a step of an attack): the time checkpoint is built from
+    the last signed frontier and the re-hashed records, so it is not signed."""
+    log = ConsentLog.from_policy(load_policy(target.policy))
+    try:
+        for i in range(12):
+            await log.append(event(i))
+        db = await target.connect()
+        try:
+            await db.execute("UPDATE head SET chain = $1", "ab" * 32)
+        finally:
+            await db.close()
+        assert await log.checkpoint() is None
+        assert [c.size for c in await log.store.checkpoints()] == [10]
     finally:
         await log.close()
 
 
-async def test_purge_keeps_verification_passing_sqlite(audit_policy, tmp_path):
-    await purge_then_verify(audit_policy())
-    # Erased values are not left readable in the file either.
-    assert b"Mozilla/5.0 (test)" not in (tmp_path / "consent.db").read_bytes()
+async def test_purged_records_still_verify_against_a_kept_head(target):
+    head = await fill(target)
+    log = open_log(target)
+    try:
+        assert await log.purge(older_than_days=0) == 25
+        report = await log.verify([head])
+    finally:
+        await log.close()
+    assert report.ok and report.purged == 25 and report.heads[0].consistent
 
 
-async def test_purge_keeps_verification_passing_postgres(audit_policy, pg_url):
-    await purge_then_verify(audit_policy(store=pg_url))
+async def test_a_checkpoint_removed_from_between_two_others_is_named(target):
+    await fill(target)
+    db = await target.connect()
+    try:
+        # A time checkpoint (not a multiple of 10), whose absence the count rule misses.
+        row = await db.fetch("SELECT size FROM checkpoints ORDER BY size")
+        assert [r[0] for r in row] == [10, 20, 25]
+        log = ConsentLog.from_policy(load_policy(target.policy))
+        try:
+            for i in range(25, 28):
+                await log.append(event(i))
+        finally:
+            await log.close()  # signs 28, which names 25 before it
+        await db.execute("DELETE FROM checkpoints WHERE size = 25")
+    finally:
+        await db.close()
+    log = open_log(target)
+    try:
+        report = await log.verify()
+    finally:
+        await log.close()
+    assert not report.ok
+    assert any(
+        "follows a checkpoint at size 25, which is missing" in str(f) for f in report.findings
+    )
 
 
-async def test_purge_respects_the_retention_period(log):
-    clock = log.clock
-    now = clock.now
-    from datetime import timedelta
-
-    clock.now = now - timedelta(days=400)
-    for i in range(5):
-        await log.append(event(i))
-    clock.now = now
-    for i in range(5, 8):
-        await log.append(event(i))
-    assert await log.purge() == 5  # retention_days: 395 by default
-    records = await log.records()
-    assert [r.purged for r in records] == [True] * 5 + [False] * 3
-    assert (await log.verify()).ok
-
-
-async def test_personal_fields_added_after_a_purge_are_caught(log, tmp_path):
-    for i in range(3):
-        await log.append(event(i))
-    await log.purge(older_than_days=0)
-    await log.close()
-    conn = sqlite3.connect(tmp_path / "consent.db")
-    conn.execute("UPDATE records SET ip = '198.51.100.0/24' WHERE seq = 1")
-    conn.commit()
-    conn.close()
-    report = await verify(tmp_path / "policy.yaml")
-    assert not report.ok and report.first_bad is not None and report.first_bad.seq == 1
+async def test_a_weakened_declaration_is_caught(target):
+    await fill(target)
+    db = await target.connect()
+    try:
+        # Try to declare weaker rules (a checkpoint every million records).
+        await db.execute("UPDATE declarations SET checkpoint_every = 1000000")
+    finally:
+        await db.close()
+    log = open_log(target)
+    try:
+        report = await log.verify()
+    finally:
+        await log.close()
+    assert any("declaration for records from 0: bad signature" in str(f) for f in report.findings)

@@ -23,7 +23,7 @@ import pytest
 from gatekeeper import Gatekeeper
 from gatekeeper.adblock import AdblockFeature
 from gatekeeper.audit import ConsentLog
-from gatekeeper.audit.export import verify_export
+from gatekeeper.audit.offline import verify_export
 from gatekeeper.audit.view import COOKIE, SESSION_SECONDS, AuditorView
 from gatekeeper.endpoints import Endpoints
 from gatekeeper.html.assets import Assets
@@ -38,7 +38,7 @@ TOKEN = "open-sesame-0123456789abcdef-audit"
 AUDIT = "/_gatekeeper/audit"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 XSS_AGENT = "<script>alert('agent')</script> Mozilla/5.0"
-XSS_PATH = '/search?q="><img src=x onerror=alert(1)>'
+XSS_PATH = '/search/"><img src=x onerror=alert(1)>'
 VIEW_TOKEN = f'  view: {{enabled: true, token: "{TOKEN}"}}\n'
 VIEW_BASIC = '  view: {enabled: true, username: "auditor", password: "correct horse battery"}\n'
 
@@ -756,3 +756,32 @@ async def test_gatekeeper_refuses_an_enabled_view_without_credentials(policy_fil
             assert "sets no credentials" in response.text
     finally:
         await gatekeeper._stack.log.close()
+
+
+async def test_stats_draws_the_report_charts(view):
+    await fill(view)
+    page = (await view.get(f"{AUDIT}/stats", headers=BEARER)).text
+    assert page.count('<svg class="gk-svg"') == 2
+    assert 'role="img"' in page and '<title id="gk-chart-decisions-title">Decisions per day' in page
+    # Three days, and one bar segment per choice made on each: the figures are in titles.
+    assert "2026-11-27: accepted all 1 of 4 decisions" in html.unescape(page)
+    assert "style=" not in page and "<script" not in page
+    until = await view.get(f"{AUDIT}/stats?since=2026-11-28&until=2026-11-28", headers=BEARER)
+    assert "4 decisions over 1 days" in until.text  # the until day is included
+
+
+async def test_the_evidence_report_downloads_as_one_file(view):
+    await fill(view)
+    response = await view.get(
+        f"{AUDIT}/report.html?since=2026-11-27&until=2026-11-28", headers=BEARER
+    )
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith(
+        'attachment; filename="consent-evidence-'
+    )
+    page = response.text
+    assert "Consent log evidence: " in page and "<strong>OK</strong>" in page
+    assert "8 decisions" in page  # two of the three days
+    assert "<script" not in page
+    bad = await view.get(f"{AUDIT}/report.html?until=soon", headers=BEARER)
+    assert bad.status_code == 400 and "not a date" in html.unescape(bad.text)

@@ -227,6 +227,14 @@ def test_an_auditor_walks_the_view_and_every_page_passes_axe(browser, server, ax
         track = total.locator(".gk-bar").first
         ratio = fill.bounding_box()["width"] / track.bounding_box()["width"]
         assert 0.35 < ratio < 0.45
+        # The charts over time, inline SVG under the same CSP: drawn, and titled.
+        charts = page.locator("svg.gk-svg")
+        assert charts.count() == 2
+        for index in range(2):
+            box = charts.nth(index).bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 100
+        assert page.locator("svg.gk-svg rect").count() >= 1  # a bar for each day's choices
+        assert page.get_by_role("link", name="Download the evidence report").count() == 1
 
         # Adblock rates: by day, country and path group, from the counts seeded above.
         page.get_by_role("link", name="Adblock").click()

@@ -25,6 +25,7 @@ CUSTOMISE = f"{BANNER} [data-gk-customise]"
 PAGES = ("/", "/articles/night-ferry-returns", "/privacy", "/contact", "/articles/subscribe")
 QUICK = 5_000  # ms: everything here is local; a wait this long means it is not coming
 
+
 def analytics_loaded(page) -> bool:
     return page.evaluate("document.documentElement.dataset.analytics === 'loaded'")
 

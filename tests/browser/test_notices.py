@@ -218,6 +218,7 @@ def test_hovered_banner_buttons_keep_their_colours_in_dark_mode(browser, demo_se
 
 # --- axe-core --------------------------------------------------------------------------------
 
+
 def _violations(page, axe_source) -> list[dict]:
     page.mouse.move(0, 0)  # no hover state
     return run_axe(page, axe_source)

@@ -1,10 +1,6 @@
-from gatekeeper.consent.cookies import (
-    CookieCategories,
-    cookie_name,
-    expiring,
-    parent_domains,
-    request_cookie_names,
-)
+from gatekeeper.consent.cookies import CookieCategories, cookie_name
+from gatekeeper.http import CookieJar, expire_cookies, parent_domains
+from gatekeeper.plan import OWN_COOKIES
 from gatekeeper.policy import parse_policy
 
 POLICY = parse_policy(
@@ -24,7 +20,7 @@ consent:
 
 
 def test_names_globs_unlisted_and_our_own():
-    categories = CookieCategories(POLICY.consent)
+    categories = CookieCategories(POLICY.consent, OWN_COOKIES)
     assert categories.category("_ga") == "analytics"
     assert categories.category("_ga_ABC123") == "analytics"
     assert categories.category("_gcl_au") == "ads"
@@ -32,11 +28,19 @@ def test_names_globs_unlisted_and_our_own():
     assert categories.category("whatever") == "functional"
     assert categories.category("gk_consent") == "necessary"
     assert categories.category("gk_dismissed") == "necessary"
+    assert categories.category("gk_adblock") == "necessary"
+
+
+def test_only_our_exact_names_are_exempt_not_a_prefix():
+    categories = CookieCategories(POLICY.consent, OWN_COOKIES)
+    assert categories.category("gk_uid") == "functional"  # the app's, like any other
 
 
 def test_header_parsing():
     assert cookie_name(b"_ga=GA1.1.2.3; Path=/; Max-Age=10") == "_ga"
-    assert request_cookie_names("a=1; b=2;c=; =x; junk") == ["a", "b", "c"]
+    assert dict(CookieJar()(b'a=1; b=2;c=; =x; junk; a=3; d="q"')) == {
+        "a": "1", "b": "2", "c": "", "d": "q",
+    }
 
 
 def test_parent_domains():
@@ -46,10 +50,11 @@ def test_parent_domains():
     assert parent_domains("localhost") == []
     assert parent_domains("127.0.0.1:8000") == []
     assert parent_domains("[::1]:8000") == []
+    assert parent_domains(None) == []
 
 
 def test_expiring_covers_host_only_and_each_parent_domain():
-    headers = [value for _, value in expiring(["_ga"], "www.example.com")]
+    headers = [value for _, value in expire_cookies(["_ga", "bad;name"], "www.example.com")]
     assert headers == [
         b"_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
         b"_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Domain=www.example.com",

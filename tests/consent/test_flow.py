@@ -26,7 +26,7 @@ from starlette.routing import Route
 import gatekeeper
 from gatekeeper import Gatekeeper, load_policy
 from gatekeeper.audit import ConsentLog, texts_hash
-from gatekeeper.consent.banner import shown_texts
+from gatekeeper.consent.texts import shown_texts
 from gatekeeper.consent.state import ConsentCookie, ConsentState
 from tests.conftest import BASE_POLICY
 
@@ -845,9 +845,32 @@ async def test_every_decision_is_in_the_log_before_it_is_acknowledged(app, polic
             assert record["language"] == "de"
             assert record["texts_hash"] == german
             assert record["revision"] == "r1"
-            assert (record["country"], record["path"]) == ("DE", CONSENT)
+            # The page the choice was made on (the form's `next`), not the endpoint.
+            assert (record["country"], record["path"]) == ("DE", "/")
             assert record["ip"] == PEER_NET
         assert PEER not in json.dumps(records)  # never the raw address
+
+
+@pytest.mark.parametrize(
+    ("data", "headers", "page"),
+    [
+        ({"next": "/articles/harbour"}, {}, "/articles/harbour"),
+        ({}, {"Referer": f"http://{HOST}/articles/tide"}, "/articles/tide"),
+        ({}, {"Referer": "https://elsewhere.example/articles/tide"}, CONSENT),
+        ({"next": "//evil.example/"}, {"Referer": f"http://{HOST}/world"}, "/world"),
+    ],
+    ids=["next", "same-site-referer", "foreign-referer", "bad-next-then-referer"],
+)
+async def test_a_record_names_the_page_where_the_choice_was_made(
+    app, policy_path, data, headers, page
+):
+    async with Session(app, "DE") as visitor:
+        response = await visitor.post(
+            data={"action": "reject_all", **data}, headers={"Accept": "application/json", **headers}
+        )
+        assert response.status_code == 200, response.text
+        [record] = await history(policy_path, response.json()["consent_id"])
+    assert record["path"] == page
 
 
 async def test_ipv6_addresses_are_kept_as_a_48(app, policy_path):
@@ -860,12 +883,14 @@ async def test_ipv6_addresses_are_kept_as_a_48(app, policy_path):
 
 @pytest.mark.parametrize("where", ["missing-directory", "a-directory"])
 async def test_no_record_means_no_consent(make_policy, tmp_path, where):
-    store = (
-        "sqlite:////nonexistent-dir/x.db"
-        if where == "missing-directory"
-        else f"sqlite:///{tmp_path}"
-    )
-    app = Gatekeeper(APP, policy=str(make_policy(store=store)))
+    folder = tmp_path / "log"
+    folder.mkdir()
+    app = Gatekeeper(APP, policy=str(make_policy(store=f"sqlite:///{folder}/x.db")))
+    # The log breaks after start-up, which refuses a store it can tell will not work.
+    if where == "missing-directory":
+        folder.rmdir()
+    else:
+        (folder / "x.db").mkdir()
     async with Session(app, "DE") as visitor:
         response = await visitor.post(data={"action": "accept_all", "next": "/"})
         assert response.status_code == 503
@@ -883,8 +908,11 @@ async def test_no_record_means_no_consent(make_policy, tmp_path, where):
         assert_inert(page)
 
 
-async def test_gpc_holds_even_when_it_cannot_be_recorded(make_policy):
-    app = Gatekeeper(APP, policy=str(make_policy(store="sqlite:////nonexistent-dir/x.db")))
+async def test_gpc_holds_even_when_it_cannot_be_recorded(make_policy, tmp_path):
+    folder = tmp_path / "log"
+    folder.mkdir()
+    app = Gatekeeper(APP, policy=str(make_policy(store=f"sqlite:///{folder}/x.db")))
+    folder.rmdir()  # the log breaks after start-up
     async with Session(app, "US-CA", gpc=True) as visitor:
         page = await visitor.get("/")
     assert page.status_code == 200

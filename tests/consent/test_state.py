@@ -126,7 +126,7 @@ def visitor(country=None, subdivision=None):
     return Visitor(
         ip=None, country=country, subdivision=subdivision, language="en", gpc=False,
         dnt=False, bot=False, located=country is not None,
-    )
+    ).places
 
 
 def test_jurisdictions_most_specific_place_wins():

@@ -1,9 +1,8 @@
 """Fixtures for the country-rules tests: a recording app, policies on MaxMind's test
 databases, and two ways of running a request through gatekeeper.
 
-`composed` builds the stages by hand, as `middleware.Stack` will (`Identify` ->
-`GeoBlock` -> app); `full` is `Gatekeeper(app, policy=...)`. Tests parametrised over both
-prove the stage now and the wiring once the Stack includes it.
+Every request goes through `Gatekeeper(app, policy=...)` itself, never through steps
+composed by hand: what is tested is what runs.
 """
 
 from __future__ import annotations
@@ -17,16 +16,8 @@ import httpx
 import pytest
 
 from gatekeeper import Gatekeeper
-from gatekeeper.geo.anonymous import open_anonymous
-from gatekeeper.geoblock import CountryRules, GeoBlock
-from gatekeeper.html.assets import Assets
-from gatekeeper.html.render import Renderer
-from gatekeeper.language import LanguageNegotiator
-from gatekeeper.middleware import open_geo
-from gatekeeper.net import ProxyTrust
-from gatekeeper.notices import BlockPage
-from gatekeeper.policy import Policy, load_policy
-from gatekeeper.visitor import SCOPE_KEY, Identify
+from gatekeeper.policy import Policy
+from gatekeeper.visitor import SCOPE_KEY
 
 CITY = "GeoIP2-City-Test.mmdb"
 COUNTRY = "GeoIP2-Country-Test.mmdb"
@@ -65,12 +56,12 @@ class App:
 
 @dataclass
 class Site:
-    """A wrapped app and what the tests inspect: the app, and the stage when composed."""
+    """A wrapped app and what the tests inspect: the app and the Gatekeeper."""
 
     entry: Any
     app: App
-    stage: GeoBlock | None = None
-    policy: Policy | None = None
+    gatekeeper: Gatekeeper
+    policy: Policy
 
     async def get(
         self, path: str = "/", *, peer: str = GB, method: str = "GET", **headers: str
@@ -86,29 +77,9 @@ class Site:
             return await client.request(method, path, headers=headers)
 
 
-def compose(app: App, policy: Policy) -> Site:
-    """The stages as the Stack builds them, with GeoBlock between the visitor and the app."""
-    geo = open_geo(policy)
-    renderer = Renderer(
-        default_language=policy.languages.default, directory=policy.templates.directory
-    )
-    assets = Assets(policy.prefix, policy.templates.directory)
-    rules = CountryRules(
-        policy, anonymous=open_anonymous(policy.geoip), geo_available=geo is not None
-    )
-    stage = GeoBlock(app, rules, page=BlockPage(policy, renderer, assets).render, policy=policy)
-    entry = Identify(
-        stage,
-        proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
-        geo=geo,
-        languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
-        debug=policy.debug,
-    )
-    return Site(entry, app, stage, policy)
-
-
 def full(app: App, path: Path) -> Site:
-    return Site(Gatekeeper(app, policy=path), app)
+    gatekeeper = Gatekeeper(app, policy=path)
+    return Site(gatekeeper, app, gatekeeper, gatekeeper.policy)
 
 
 Builder = Callable[..., Site]
@@ -134,22 +105,11 @@ languages: {{default: en, available: [en, de]}}
     return write
 
 
-@pytest.fixture(params=["composed", "full"])
-def build(request, geo_policy) -> Builder:
+@pytest.fixture
+def build(geo_policy) -> Builder:
     """Wrap a fresh App with a policy of the given sections, both ways."""
 
     def make(sections: str = "", **options: Any) -> Site:
-        path = geo_policy(sections, **options)
-        if request.param == "composed":
-            return compose(App(), load_policy(path))
-        return full(App(), path)
-
-    return make
-
-
-@pytest.fixture
-def composed(geo_policy) -> Builder:
-    def make(sections: str = "", **options: Any) -> Site:
-        return compose(App(), load_policy(geo_policy(sections, **options)))
+        return full(App(), geo_policy(sections, **options))
 
     return make

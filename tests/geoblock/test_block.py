@@ -1,8 +1,7 @@
 """Blocked requests through the middleware on MaxMind's test databases: the answer a
 blocked visitor gets, and the requests that pass.
 
-Tests taking `build` run twice: on the stages composed by hand (`composed`) and on
-`Gatekeeper(app, policy=...)` (`full`), which needs GeoBlock wired into the Stack.
+Tests taking `build` run on `Gatekeeper(app, policy=...)` itself.
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ import re
 
 import pytest
 
-from gatekeeper.geoblock import BlockCounter, GeoBlock, wants_problem_json
-from gatekeeper.policy import load_policy
+from gatekeeper import Gatekeeper
+from gatekeeper.geoblock import BlockCounter, wants_problem_json
 
-from .conftest import CITY, GB, JP, PROXY, SE, US_WA, App, compose
+from .conftest import CITY, GB, JP, PROXY, SE, US_WA, App, full
 
 DENY_GB = "geoblock: {deny: [GB]}"
 
@@ -115,7 +114,7 @@ async def test_link_names_the_operator(policy_file, geoip_dir, operator_url, lin
         'revision: "r1"}', f'revision: "r1", operator_url: {operator_url}}}'
     )
     path.write_text(text)
-    site = compose(App(), load_policy(path))
+    site = full(App(), path)
     response = await site.get("/")
     assert response.headers["link"] == f'{link}; rel="blocked-by"'
 
@@ -267,14 +266,13 @@ async def test_anonymous_addresses(build):
 # --- observability -----------------------------------------------------------------------
 
 
-async def test_blocks_are_counted_by_country_and_rule(composed):
-    site = composed("geoblock: {deny: [GB], rules: [{paths: [/video/*], allow: [US]}]}")
+async def test_blocks_are_counted_by_country_and_rule(build):
+    site = build("geoblock: {deny: [GB], rules: [{paths: [/video/*], allow: [US]}]}")
     await site.get("/", peer=GB)
     await site.get("/x", peer=PROXY, **{"X-Forwarded-For": GB})
     await site.get("/video/1", peer=SE)
     await site.get("/", peer=SE)
-    assert site.stage is not None
-    assert site.stage.counter.snapshot() == {
+    assert site.gatekeeper.plan.refusal.counter.snapshot() == {
         ("GB", "geoblock.deny"): 2,
         ("SE", "geoblock.rules[0]"): 1,
     }
@@ -308,19 +306,27 @@ async def test_log_lines_carry_country_and_rule_never_the_address(build, caplog)
 # --- what the stage leaves alone --------------------------------------------------------------
 
 
-async def test_websocket_and_lifespan_pass_through(composed):
-    site = composed(DENY_GB)
-    stage = site.stage
-    assert isinstance(stage, GeoBlock)
+async def test_lifespan_passes_and_a_blocked_websocket_is_refused(build):
+    site = build(DENY_GB)
     seen = []
 
     async def app(scope, receive, send):
         seen.append(scope["type"])
 
-    stage.app = app
-    for kind in ("websocket", "lifespan"):
-        await stage({"type": kind, "path": "/", "client": (GB, 1)}, None, None)
-    assert seen == ["websocket", "lifespan"]
+    site.gatekeeper.app = site.gatekeeper.plan.app = app
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    await site.gatekeeper({"type": "lifespan"}, receive, send)
+    await site.gatekeeper({"type": "websocket", "path": "/", "client": (SE, 1), "headers": []}, receive, send)
+    await site.gatekeeper({"type": "websocket", "path": "/", "client": (GB, 1), "headers": []}, receive, send)
+    assert seen == ["lifespan", "websocket"]
+    assert sent == [{"type": "websocket.close", "code": 4451}]
 
 
 async def test_allowed_requests_reach_the_app_unchanged(build):
@@ -337,15 +343,17 @@ async def test_problem_document_keeps_non_ascii_text(build):
     assert (body["detail"], body["instance"]) == ("Désolé", "/caf%C3%A9")
 
 
-async def test_counter_survives_a_rebuilt_stage(composed):
-    first = composed(DENY_GB)
+async def test_counter_survives_a_policy_reload(build, geo_policy):
+    first = build(DENY_GB)
     await first.get("/")
-    assert first.stage is not None and first.policy is not None
-    rebuilt = GeoBlock(
-        first.app,
-        first.stage.rules,
-        page=first.stage.page,
-        policy=first.policy,
-        counter=first.stage.counter,
-    )
-    assert rebuilt.counter.snapshot() == {("GB", "geoblock.deny"): 1}
+    path = geo_policy(DENY_GB.replace("GB", "GB, KP"))
+    reloaded = Gatekeeper(first.app, policy=path)
+    assert reloaded.plan.refusal.counter is not first.gatekeeper.plan.refusal.counter
+    # Within one Gatekeeper a reload keeps the counter: it is a resource, not policy.
+    gatekeeper = first.gatekeeper
+    counter = gatekeeper.plan.refusal.counter
+    gatekeeper._file.path.write_text(path.read_text())
+    gatekeeper._file._next_check = 0
+    gatekeeper._reload()
+    assert gatekeeper.plan.refusal.counter is counter
+    assert counter.snapshot() == {("GB", "geoblock.deny"): 1}

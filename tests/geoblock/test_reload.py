@@ -15,9 +15,8 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from gatekeeper.geo.update import Credentials, UpdateError, update_database
-from gatekeeper.policy import load_policy
 
-from .conftest import CITY, COUNTRY, SE, US_WA, App, Site, compose, full
+from .conftest import CITY, COUNTRY, SE, US_WA, App, Site, full
 from .maxmind import ACCOUNT, KEY, maxmind_archive, serve
 
 CHECK_INTERVAL = 0.01
@@ -32,16 +31,14 @@ def installed(tmp_path: Path, geoip_dir: Path) -> Path:
     return target
 
 
-@pytest.fixture(params=["composed", "full"])
-def site(request, policy_file, installed) -> Site:
+@pytest.fixture
+def site(policy_file, installed) -> Site:
     path = policy_file(
         f"""
 geoip: {{database: "{installed}", check_interval: {CHECK_INTERVAL}}}
 geoblock: {{deny: [US-WA]}}
 """
     )
-    if request.param == "composed":
-        return compose(App(), load_policy(path))
     return full(App(), path)
 
 

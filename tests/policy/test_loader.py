@@ -515,18 +515,30 @@ def test_duplicate_keys():
     ]
 
 
-def test_invalid_yaml_reports_the_line_of_the_syntax_error():
-    assert errors(HEAD + "geoip:\n  database: x: y\n") == [
-        "p.yaml:4:14: not valid YAML: mapping values are not allowed here"
-    ]
-    assert errors(HEAD + "consent:\n  max_age_days: 1\n   gpc: honor\n") == [
-        "p.yaml:5:7: not valid YAML: mapping values are not allowed here"
-    ]
+# libyaml (used when PyYAML has it) and PyYAML's own parser word syntax errors apart.
+@pytest.mark.parametrize(
+    ("libyaml", "here", "unclosed"),
+    [
+        (True, "in this context", "did not find expected ',' or ']'"),
+        (False, "here", "expected ',' or ']', but got '<stream end>'"),
+    ],
+    ids=["libyaml", "pyyaml"],
+)
+def test_invalid_yaml_reports_the_line_of_the_syntax_error(libyaml, here, unclosed):
+    def one(text: str) -> str:
+        with pytest.raises(PolicyError) as info:
+            parse(text, libyaml=libyaml)
+        (issue,) = info.value.issues
+        return str(issue)
 
-
-def test_an_unclosed_list_is_reported_where_yaml_notices_it():
-    (error,) = errors(HEAD + "trusted_proxies: [10.0.0.0/8\n")
-    assert error == "p.yaml:4:1: not valid YAML: expected ',' or ']', but got '<stream end>'"
+    assert one(HEAD + "geoip:\n  database: x: y\n") == (
+        f"p.yaml:4:14: not valid YAML: mapping values are not allowed {here}"
+    )
+    assert one(HEAD + "consent:\n  max_age_days: 1\n   gpc: honor\n") == (
+        f"p.yaml:5:7: not valid YAML: mapping values are not allowed {here}"
+    )
+    # An unclosed list is reported where YAML notices it: the end of the file.
+    assert one(HEAD + "trusted_proxies: [10.0.0.0/8\n") == f"p.yaml:4:1: not valid YAML: {unclosed}"
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
@@ -550,10 +562,11 @@ def test_unreadable_files(tmp_path):
     assert str(info.value) == f"{tmp_path}:1:1: cannot read: Is a directory"
 
     binary = tmp_path / "binary.yaml"
-    binary.write_bytes(b"site: \xff\xfe\n")
+    binary.write_bytes(b"site: {name: \xc3\xa9t\xc3\xa9\xff\xfe}\n")
     with pytest.raises(PolicyError) as info:
         load_policy(binary, env=ENV)
-    assert str(info.value) == f"{binary}:1:1: not UTF-8 text: invalid start byte"
+    # The column counts characters: "site: {name: été" is 16 of them.
+    assert str(info.value) == f"{binary}:1:17: not UTF-8 text: invalid start byte (byte 0xff)"
 
 
 def test_every_error_in_a_file_comes_back_at_once(tmp_path):

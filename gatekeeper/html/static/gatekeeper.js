@@ -145,10 +145,15 @@
 
   const adblock = one('[data-gk-notice="adblock"]');
   const bait = one("[data-gk-bait]");
-  // true: loaded, false: failed, null: not settled in 3 s (a slow network, not a blocker).
+  // script: true loaded, false failed, null not settled in 3 s (a slow network, not a
+  // blocker); proof: what the real bait leaves on its element (a blocker's stub leaves none).
   const probe = () => new Promise((resolve) => {
     const script = document.createElement("script");
-    const done = (loaded) => { clearTimeout(timer); script.remove(); resolve(loaded); };
+    const done = (loaded) => {
+      clearTimeout(timer);
+      script.remove();
+      resolve({ script: loaded, proof: script.getAttribute("data-gk-proof") });
+    };
     const timer = setTimeout(done, 3000, null);
     script.onload = () => done(true);
     script.onerror = () => done(false);
@@ -156,20 +161,32 @@
     script.src = adblock.dataset.script + "&r=" + Date.now();
     document.head.append(script);
   });
+  const image = () => {
+    const img = one("img.gk-bait");
+    return Boolean(img && img.complete && img.naturalWidth > 0);
+  };
+  let receipt = null;
   const shown = () => {
     if (!bait || !bait.isConnected || !bait.offsetHeight) return false;
     const style = getComputedStyle(bait);
     return style.display !== "none" && style.visibility !== "hidden";
   };
   const report = async () => {
-    const [script] = await Promise.all([probe(), new Promise((wait) => setTimeout(wait, 600))]);
+    const [{ script, proof }] = await Promise.all([
+      probe(), new Promise((wait) => setTimeout(wait, 600)),
+    ]);
     try {
       const response = await fetch(adblock.dataset.beacon, {
         method: "POST", credentials: "same-origin",
-        body: JSON.stringify({ token: adblock.dataset.token, script, cosmetic: shown() }),
+        body: JSON.stringify({
+          token: adblock.dataset.token, script, cosmetic: shown(), image: image(), proof, receipt,
+        }),
         headers: { "Content-Type": "application/json", Accept: "application/json" },
       });
-      return response.ok ? (await response.json()).verdict : null;
+      if (!response.ok) return null;
+      const answer = await response.json();
+      receipt = answer.receipt || receipt;
+      return answer.verdict;
     } catch (error) {
       return null;
     }

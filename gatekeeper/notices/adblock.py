@@ -1,0 +1,73 @@
+"""The adblock notice (or wall) and the baits of one page view.
+
+The markup is rendered once per language and display variant: "visible" (the visitor's
+last verdict was blocked, so the server shows the notice without waiting for the check)
+and "quiet" (dismissed recently: the check still reports, but shows nothing). Per page
+only the view's token goes in. Whether a page gets a view at all, and its token, is the
+adblock feature's call (`AdblockViews`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..html.fragment import TOKEN_SLOT, Fragment
+from ..html.render import Renderer
+from ..policy import Policy
+from . import UI, Page, Parts
+
+
+@dataclass(frozen=True, slots=True)
+class AdblockView:
+    """One page view's detection: its token and how the notice starts out."""
+
+    token: bytes
+    visible: bool
+    quiet: bool
+
+
+class AdblockViews(Protocol):
+    def open(self, page: Page) -> AdblockView | None:
+        """Start detection for this page view, or None where detection does not run."""
+        ...
+
+
+class AdblockNotice:
+    """A `NoticeSource`: the notice markup with this view's baits."""
+
+    def __init__(self, policy: Policy, renderer: Renderer, views: AdblockViews) -> None:
+        config = policy.adblock
+        prefix = policy.prefix
+        self.views = views
+        self.wall = config.mode == "wall"
+        self.rendered: dict[tuple[str, bool, bool], Fragment] = {}
+        for language in policy.languages.available:
+            for visible in (False, True):
+                for quiet in (False, True) if not self.wall else (False,):
+                    self.rendered[(language, visible, quiet)] = Fragment(
+                        renderer.render(
+                            "adblock.html",
+                            language,
+                            notice=config.notice,
+                            wall=self.wall,
+                            visible=visible,
+                            quiet=quiet,
+                            prefix=prefix,
+                            script_url=f"{prefix}{config.baits.script}?t={TOKEN_SLOT}",
+                            image_url=f"{prefix}{config.baits.image}?t={TOKEN_SLOT}",
+                            cosmetic_class=config.baits.cosmetic_class,
+                            ui=UI,
+                        ).encode()
+                    )
+
+    def parts(self, page: Page) -> Parts | None:
+        view = self.views.open(page)
+        if view is None:
+            return None
+        values = page.values
+        values["token"] = view.token
+        fragment = self.rendered[
+            (page.visitor.language, view.visible, view.quiet and not self.wall)
+        ]
+        return Parts(body=fragment.fill(values))

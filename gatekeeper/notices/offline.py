@@ -1,0 +1,25 @@
+"""The offline notice: shown by gatekeeper.js while the browser has no connection."""
+
+from __future__ import annotations
+
+from ..html.fragment import Fragment
+from ..html.render import Renderer
+from ..policy import Policy
+from . import Page, Parts
+
+
+class OfflineNotice:
+    """A `NoticeSource`: the same markup on every page, per language."""
+
+    def __init__(self, policy: Policy, renderer: Renderer) -> None:
+        self.rendered = {
+            language: Parts(
+                body=Fragment(
+                    renderer.render("offline.html", language, notice=policy.offline_notice).encode()
+                ).fill({})
+            )
+            for language in policy.languages.available
+        }
+
+    def parts(self, page: Page) -> Parts | None:
+        return self.rendered[page.visitor.language]

@@ -1,0 +1,183 @@
+"""A policy revision compiled for the request path.
+
+Everything that depends only on the policy is done here, once per revision: the visitor
+identifier and its caches, the features, every notice rendered into fragments per
+language and variant, the country rules, the routes. The per-request responder
+(middleware.py) only reads a `Plan`.
+
+Features plug in through one small protocol, each part optional:
+
+- `read(visitor)`: on every request, set what the feature reads from the request
+  (`visitor.consent`, `visitor.adblock`);
+- `routes()`: its endpoints below the prefix;
+- notice sources (gatekeeper.notices) for the parts of a page;
+- a response gate (consent: `cookie_headers` and `transform`);
+- `close()`: at shutdown (or when a resource it owns is replaced).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import quote
+
+from .adblock import AdblockFeature
+from .adblock.detector import Detector
+from .adblock.stats import VerdictCounts
+from .adblock.store import open_store as open_verdict_store
+from .adblock.token import ViewTokens
+from .audit import ConsentLog
+from .audit.view import AuditorView
+from .consent import ConsentFeature
+from .endpoints import Endpoints, Route, safe_next
+from .geo import GeoDatabaseError, GeoReader
+from .geo.anonymous import AnonymousReader, open_anonymous
+from .geoblock import BlockCounter, CountryRules, Refusal
+from .html.assets import Assets
+from .html.render import Renderer
+from .http import CookieJar
+from .language import LanguageNegotiator
+from .memo import Memo
+from .net import ProxyTrust
+from .notices import DISMISSED_COOKIE, NoticeSource
+from .notices.adblock import AdblockNotice
+from .notices.banner import ConsentBanner
+from .notices.bar import NotificationBar
+from .notices.block import BlockPage
+from .notices.compose import Notices
+from .notices.offline import OfflineNotice
+from .policy import Policy
+from .resources import Resources
+from .visitor import Identifier, Visitor
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+log = logging.getLogger("gatekeeper")
+
+ADBLOCK_COOKIE = "gk_adblock"
+# Every cookie gatekeeper itself sets: strictly necessary, by exact name.
+OWN_COOKIES = (ADBLOCK_COOKIE, DISMISSED_COOKIE, "gk_audit")
+_PATH_SAFE = "/-._~!$&'()*+,;=:@%"
+
+
+def open_geo(policy: Policy) -> GeoReader | None:
+    """The policy's GeoIP reader, or None when there is none to use (see geoip.on_missing)."""
+    config = policy.geoip
+    if config.database is None:
+        return None
+    try:
+        return GeoReader(
+            config.database, cache_size=config.cache_size, check_interval=config.check_interval
+        )
+    except GeoDatabaseError as exc:
+        if config.on_missing == "error":
+            raise
+        log.warning("%s; every location is unknown (geoip.on_missing: %s)", exc, config.on_missing)
+        return None
+
+
+def _next_values(key: tuple[str, bytes]) -> tuple[bytes, bytes]:
+    """The `next` and `next_q` slot values of a page: where its forms return to."""
+    path, query = key
+    here = quote(path, safe=_PATH_SAFE)
+    if query:
+        here += "?" + query.decode("latin-1")
+    target = safe_next(here)
+    return html.escape(target).encode(), html.escape(quote(target, safe="/")).encode()
+
+
+class Plan:
+    """One policy revision, compiled."""
+
+    def __init__(self, app: ASGIApp, policy: Policy, resources: Resources) -> None:
+        self.app = app
+        self.policy = policy
+        self.prefix = policy.prefix
+        config = policy.geoip
+        self.geo: GeoReader | None = resources.get(
+            ("geoip", config.database, config.on_missing, config.cache_size),
+            lambda: open_geo(policy),
+        )
+        anonymous: AnonymousReader | None = resources.get(
+            ("anonymous", config.anonymous_database, config.on_missing),
+            lambda: open_anonymous(config),
+        )
+        renderer = Renderer(
+            default_language=policy.languages.default, directory=policy.templates.directory
+        )
+        assets = Assets(policy.prefix, policy.templates.directory)
+        css_url = assets.url("gatekeeper.css")
+        self.log: ConsentLog = resources.get(
+            ("consent-log", policy.audit), lambda: ConsentLog.from_policy(policy)
+        )
+
+        self.consent = (
+            ConsentFeature(policy, self.log, renderer, css_url, own_cookies=OWN_COOKIES)
+            if policy.consent.enabled
+            else None
+        )
+        self.adblock = AdblockFeature(policy, detector=self._detector(policy, resources))
+        bar = NotificationBar(
+            policy.notifications, renderer, policy.languages.available, policy.prefix
+        )
+        auditor_view = AuditorView(
+            policy, self.log, renderer, assets.url("audit.css"), adblock_rates=self.adblock.rates
+        )
+
+        sources: list[NoticeSource] = [bar]
+        routes: dict[str, Route] = {**bar.routes(), **auditor_view.routes()}
+        readers: list[Callable[[Visitor], None]] = []
+        if self.consent is not None:
+            sources.append(ConsentBanner(policy, renderer))
+            routes.update(self.consent.routes())
+            readers.append(self.consent.read)
+        if self.adblock.enabled:
+            sources.append(AdblockNotice(policy, renderer, self.adblock))
+            routes.update(self.adblock.routes())
+            readers.append(self.adblock.read)
+        if policy.offline_notice.enabled:
+            sources.append(OfflineNotice(policy, renderer))
+        self.readers = tuple(readers)
+        self.notices = Notices(
+            sources,
+            renderer,
+            policy.languages.available,
+            css_url=css_url,
+            js_url=assets.url("gatekeeper.js"),
+        )
+        self.endpoints = Endpoints(policy.prefix, routes, static=assets.serve)
+        self.rules = CountryRules(policy, anonymous=anonymous, geo_available=self.geo is not None)
+        self.refusal = Refusal(
+            policy,
+            page=BlockPage(policy, renderer, css_url).render,
+            counter=resources.get(("block-counter",), BlockCounter),
+        )
+        self.identifier = Identifier(
+            proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
+            geo=self.geo,
+            languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
+            cookies=CookieJar(),
+            debug=policy.debug,
+        )
+        self.next_values: Mapping[tuple[str, bytes], tuple[bytes, bytes]] = Memo(_next_values, 4096)
+        self.max_hold = 64 * 1024
+
+    @staticmethod
+    def _detector(policy: Policy, resources: Resources) -> Detector | None:
+        """The adblock views and counts, kept while the keys and the store stay the same."""
+        if policy.adblock.mode == "off":
+            return None
+
+        def open_detector() -> Detector:
+            counts = VerdictCounts(open_verdict_store(policy.audit.store))
+            return Detector(ViewTokens(policy.secret_keys), counts)
+
+        return resources.get(
+            ("adblock-detector", policy.secret_keys, policy.audit.store), open_detector
+        )
+
+    async def close(self) -> None:
+        """Nothing of its own: resources are closed by their owner."""
