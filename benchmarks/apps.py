@@ -1,6 +1,7 @@
 """The apps the benchmarks compare, built the same way for every mode.
 
-(a) bare: a Starlette app with a 20 KB article page, a JSON endpoint and ETag/304 support;
+(a) bare: a Starlette app with a 20 KB article page (ETag/304 support), a 200 KB one and a
+    JSON endpoint; both pages set the analytics cookie `_ga` and tag a script;
 (b) gatekeeper: the same app wrapped by Gatekeeper with the full demo policy;
 (c) naive: the same app behind a BaseHTTPMiddleware that buffers the body and does a string
     replace, the way most tutorials inject a banner.
@@ -38,6 +39,7 @@ def article(size: int = 20 * 1024) -> bytes:
 
 
 PAGE = article()
+LONG_PAGE = article(200 * 1024)
 ETAG = '"' + hashlib.sha256(PAGE).hexdigest()[:16] + '"'
 
 
@@ -49,12 +51,18 @@ async def page(request: Request) -> Response:
     return response
 
 
+async def long_page(request: Request) -> Response:
+    response = HTMLResponse(LONG_PAGE)
+    response.set_cookie("_ga", "GA1.1.1.1", max_age=63072000)
+    return response
+
+
 async def api(request: Request) -> JSONResponse:
     return JSONResponse({"articles": [{"slug": f"a{i}", "title": "News"} for i in range(10)]})
 
 
 def bare() -> Starlette:
-    return Starlette(routes=[Route("/", page), Route("/api", api)])
+    return Starlette(routes=[Route("/", page), Route("/long", long_page), Route("/api", api)])
 
 
 class NaiveBanner(BaseHTTPMiddleware):

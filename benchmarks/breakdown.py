@@ -1,37 +1,39 @@
-"""Where gatekeeper's microseconds go, step by step, for each benchmark case.
+"""Where gatekeeper's microseconds go, step by step, for one benchmark case.
 
 Each step of the request path is timed on its own, on the inputs a real request of that
-case gives it (the same Plan, scope and headers), so the figures add up to roughly what
-the whole request costs over the bare app:
+case gives it (the same Plan, scope, headers and app response):
 
     identify   the Visitor: headers, address, location, language, bot
-    consent    reading the consent cookie, and enforcing it on the response headers
-    adblock    reading gk_adblock, and opening a view (token, count) on a page
-    rules      country rules
-    notices    composing every notice of the page (fragments, slots)
-    injector   deciding to inject, the splice, the modified headers, the script gate
+    consent    reading the consent cookie; enforcing it on the response's headers
+    adblock    reading gk_adblock; on a page, opening a view (token, count)
+    rules      country rules (and the block page when blocked)
+    notices    composing the page's notices (fragments, slots), adblock's view excluded
+    injector   deciding to inject, the script gate, the splice, the modified headers
+
+and `app` is the bare app's own time for the case, for scale.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 from gatekeeper import Gatekeeper
 from gatekeeper.html.inject import Injection, Snippets, response_verdict
-from gatekeeper.middleware import Visit
 from gatekeeper.notices import Page
 
 from . import apps
+from .harness import Case, drive
+
+STEPS = ("identify", "consent", "adblock", "rules", "notices", "injector")
 
 
-def scope_for(path: str, headers: dict[str, str], client: str) -> dict[str, Any]:
+def scope_for(case: Case) -> dict[str, Any]:
     raw = (
         [(b"host", b"127.0.0.1")]
-        + [(k.encode(), v.encode()) for k, v in headers.items()]
+        + [(k.encode(), v.encode()) for k, v in case.headers.items()]
         + [(b"accept", b"text/html"), (b"user-agent", b"bench/1")]
     )
     return {
@@ -40,29 +42,29 @@ def scope_for(path: str, headers: dict[str, str], client: str) -> dict[str, Any]
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
+        "path": case.path,
+        "raw_path": case.path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": raw,
-        "client": (client, 50000),
+        "client": (case.client, 50000),
         "server": ("127.0.0.1", 8000),
     }
 
 
-def per_call(step: Callable[[], object], count: int = 5000, rounds: int = 5) -> float:
-    """Median microseconds of one call over `rounds` runs of `count` calls."""
+def per_call(step: Callable[[], object], count: int = 2000, rounds: int = 5) -> float:
+    """Microseconds of one call: the best of `rounds` runs of `count` calls (the least
+    disturbed by the rest of the machine)."""
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(count):
             step()
         samples.append((time.perf_counter() - start) / count * 1e6)
-    return statistics.median(samples)
+    return min(samples)
 
 
-async def app_response(path: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The bare app's start message and body messages for `path`."""
+async def _app_response(case: Case) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -71,73 +73,61 @@ async def app_response(path: str) -> tuple[dict[str, Any], list[dict[str, Any]]]
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
-    await apps.bare()(scope_for(path, {}, "127.0.0.1"), receive, send)
-    return messages[0], messages[1:]
+    await apps.bare()(scope_for(case), receive, send)
+    return messages
 
 
-def breakdown(
-    gatekeeper: Gatekeeper, path: str, headers: dict[str, str], client: str
-) -> dict[str, float]:
-    """Microseconds per step for one case."""
+def breakdown(gatekeeper: Gatekeeper, case: Case) -> dict[str, float]:
+    """Microseconds per step for `case`, and the bare app's own time as `app`."""
     plan = gatekeeper.plan
-    start, bodies = asyncio.run(app_response(path))
-    figures: dict[str, float] = {}
-
-    def visitor() -> Any:
-        return plan.identifier.identify(scope_for(path, headers, client))
-
-    scope = scope_for(path, headers, client)
+    scope = scope_for(case)
+    figures = dict.fromkeys(STEPS, 0.0)
     figures["identify"] = per_call(lambda: plan.identifier.identify(scope))
-    who = visitor()
-    consent = plan.consent
+    visitor = plan.identifier.identify(scope)
+    consent, adblock = plan.consent, plan.adblock
     if consent is not None:
-        figures["consent"] = per_call(lambda: consent.read(who))
-        consent.read(who)
-        start_headers = list(start["headers"])
-        figures["consent"] += per_call(lambda: consent.cookie_headers(who, start_headers, scope))
-    figures["adblock"] = per_call(lambda: plan.adblock.read(who)) if plan.adblock.enabled else 0.0
-    figures["rules"] = per_call(lambda: plan.rules.decide(who, path))
-    visit = Visit(plan, scope, _discard)
-    visit.visitor = who
-    headers_out = (
-        consent.cookie_headers(who, list(start["headers"]), scope) if consent else start["headers"]
-    )
-    verdict = response_verdict(headers_out)
-    html = bool(verdict) and start["status"] == 200
-    if html:
-        values = {"nonce": b"", "next": b"/", "next_q": b"/"}
-
-        def compose() -> object:
-            return plan.notices.compose(Page(scope, who, dict(values), 20000))
-
-        composed = compose()
-        adblock_open = per_call(lambda: plan.adblock.open(Page(scope, who, dict(values), 20000)))
-        figures["adblock"] += adblock_open if plan.adblock.enabled else 0.0
-        figures["notices"] = per_call(compose) - (adblock_open if plan.adblock.enabled else 0.0)
-        gate = consent.transform(who) if consent is not None else None
-        snippets = (
-            Snippets(*composed[:1], top=composed[1], body=composed[2], transforms=())
-            if composed
-            else Snippets()
+        figures["consent"] = per_call(lambda: consent.read(visitor))
+        consent.read(visitor)
+    if adblock.enabled:
+        figures["adblock"] = per_call(lambda: adblock.read(visitor))
+    decision = plan.rules.decide(visitor, case.path)
+    if decision.blocked:
+        figures["rules"] = per_call(
+            lambda: (plan.rules.decide(visitor, case.path), plan.refusal.answer(scope, visitor))
         )
+        figures["app"] = 0.0
+        return figures
+    figures["rules"] = per_call(lambda: plan.rules.decide(visitor, case.path))
+    figures["app"] = 1e6 / asyncio.run(_rate(case))
+    start, *bodies = asyncio.run(_app_response(case))
+    headers = list(start["headers"])
+    if consent is not None:
+        figures["consent"] += per_call(lambda: consent.cookie_headers(visitor, headers, scope))
+        headers = consent.cookie_headers(visitor, headers, scope)
+    verdict = response_verdict(headers)
+    if not verdict or start["status"] != 200:
+        figures["injector"] = per_call(lambda: response_verdict(headers))
+        return figures
 
-        def inject() -> object:
-            transforms = (consent.transform(who),) if gate is not None else ()
-            injection = Injection(
-                {**start, "headers": headers_out},
-                Snippets(snippets.head, snippets.top, transforms, snippets.body),
-                plan.max_hold,
-            )
-            return injection.first(bodies[0])
+    def page() -> Page:
+        return Page(scope, visitor, {"nonce": b"", "next": b"/", "next_q": b"/"}, 20000)
 
-        figures["injector"] = per_call(lambda: (response_verdict(headers_out), inject()))
-    else:
-        figures["injector"] = per_call(lambda: response_verdict(headers_out))
+    opening = per_call(lambda: adblock.open(page())) if adblock.enabled else 0.0
+    figures["adblock"] += opening
+    figures["notices"] = max(0.0, per_call(lambda: plan.notices.compose(page())) - opening)
+    head, top, body = plan.notices.compose(page()) or (b"", b"", b"")
+    message = {**start, "headers": headers}
+
+    def inject() -> object:
+        gate = consent.transform(visitor, scope) if consent is not None else None
+        snippets = Snippets(head, top, (gate,) if gate is not None else (), body)
+        return Injection(message, snippets, plan.max_hold).first(bodies[0])
+
+    figures["injector"] = per_call(lambda: (response_verdict(headers), inject()))
     return figures
 
 
-async def _discard(message: dict[str, Any]) -> None:
-    pass
-
-
-STEPS = ("identify", "consent", "adblock", "rules", "notices", "injector")
+async def _rate(case: Case) -> float:
+    app = apps.bare()
+    await drive(app, case, 200)
+    return max([await drive(app, case, 500) for _ in range(5)])

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from benchmarks.harness import Case, drive, serve
 from gatekeeper import Gatekeeper
 from gatekeeper.demo import GEOIP
 from gatekeeper.geo import GeoReader
@@ -117,7 +118,6 @@ def consent_posts(data: Path, quick: bool) -> str:
     """Consent POSTs per second end to end, each committed to SQLite before the answer."""
     if not shutil.which("wrk"):
         return "- Consent POSTs: skipped (no wrk)"
-    from benchmarks.run import serve
 
     script = Path(data) / "post.lua"
     script.write_text(
@@ -161,7 +161,6 @@ def injector_alone(quick: bool) -> str:
     import statistics
 
     from benchmarks import apps
-    from benchmarks.run import Case, drive
     from gatekeeper.html import HTMLInjector, Snippets
 
     snippets = Snippets(head=b'<link rel="stylesheet" href="/x.css">', body=b"<div>notice</div>")

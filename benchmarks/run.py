@@ -1,11 +1,13 @@
 """gatekeeper's cost, measured against the bare app and a naive middleware in one run.
 
-    python -m benchmarks.run            # in-process and end to end, prints the table
+    python -m benchmarks.run            # in-process and end to end, tables and breakdown
     python -m benchmarks.run --quick    # fewer rounds, for a smoke check
+    python -m benchmarks.run --skip-e2e # in-process only (no uvicorn, no wrk)
 
 Rounds are interleaved (bare, gatekeeper, naive, bare, ...), so drift of the machine
-hits all three alike; the table shows the median requests per second, the spread
-(min-max over rounds) and the ratio of medians against the bare app.
+hits all three alike; the tables show the median requests per second, the spread
+(min-max over rounds), the ratio of medians against the bare app and the microseconds
+gatekeeper adds to each request. The breakdown says where those microseconds go.
 """
 
 from __future__ import annotations
@@ -14,53 +16,26 @@ import argparse
 import asyncio
 import os
 import platform
-import re
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
-from benchmarks import apps, extras
+from benchmarks import apps, breakdown, extras
+from benchmarks.harness import Case, consent_cookie, drive, serve, served_cookie, wrk
 
 BLOCKED_IP = "203.0.113.200"  # Antarctica in the demo GeoIP database; the demo blocks AQ
 
 
-@dataclass
-class Case:
-    name: str
-    path: str = "/"
-    headers: dict[str, str] = field(default_factory=dict)
-    client: str = "127.0.0.1"
-    e2e_headers: dict[str, str] | None = None  # wrk cannot choose its source address
-
-
-async def decided_cookie(app) -> str:
-    """A consent cookie for an accept-all decision, obtained the way a browser gets one."""
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        response = await client.post(
-            "/_gatekeeper/consent",
-            data={"action": "accept_all"},
-            headers={"Accept": "application/json", "Origin": "http://127.0.0.1"},
-        )
-        response.raise_for_status()
-        return f"gk_consent={response.cookies['gk_consent']}"
-
-
-def cases(cookie: str) -> list[Case]:
+def cases(accepted: str, refused: str) -> list[Case]:
     return [
-        Case("HTML 20 KB, visitor decided", headers={"cookie": cookie}),
-        Case("HTML 20 KB, first visit (banner)"),
-        Case("JSON endpoint", path="/api", headers={"cookie": cookie}),
-        Case("304 Not Modified", headers={"cookie": cookie, "if-none-match": apps.ETAG}),
+        Case("HTML 20 KB, visitor accepted all", headers={"cookie": accepted}),
+        Case("HTML 20 KB, visitor refused all (gate at work)", headers={"cookie": refused}),
+        Case("HTML 20 KB, first visit (banner, gate on)"),
+        Case("HTML 200 KB, first visit (banner, gate on)", path="/long"),
+        Case("JSON endpoint", path="/api", headers={"cookie": accepted}),
+        Case("304 Not Modified", headers={"cookie": accepted, "if-none-match": apps.ETAG}),
         Case(
             "blocked country (451)",
             client=BLOCKED_IP,
@@ -69,50 +44,20 @@ def cases(cookie: str) -> list[Case]:
     ]
 
 
-# --- in-process ----------------------------------------------------------------------
+Results = list[tuple[str, dict[str, list[float]]]]
 
 
-async def drive(app, case: Case, count: int) -> float:
-    """Requests per second of `app` for `case`, calling the ASGI app directly."""
-    raw_headers = (
-        [(b"host", b"127.0.0.1")]
-        + [(k.encode(), v.encode()) for k, v in case.headers.items()]
-        + [(b"accept", b"text/html"), (b"user-agent", b"bench/1")]
-    )
+def in_process(data: Path, rounds: int, count: int) -> tuple[Results, list[Case], object]:
+    gatekeeper = apps.wrapped(data)
+    contenders = {"bare": apps.bare(), "gatekeeper": gatekeeper, "naive": apps.naive()}
+    results: Results = []
+    chosen: list[Case] = []
 
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        pass
-
-    start = time.perf_counter()
-    for _ in range(count):
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": case.path,
-            "raw_path": case.path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": list(raw_headers),
-            "client": (case.client, 50000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await app(scope, receive, send)
-    return count / (time.perf_counter() - start)
-
-
-def in_process(data: Path, rounds: int, count: int) -> list[tuple[str, dict[str, list[float]]]]:
-    contenders = {"bare": apps.bare(), "gatekeeper": apps.wrapped(data), "naive": apps.naive()}
-    results = []
-
-    async def main():
-        cookie = await decided_cookie(contenders["gatekeeper"])
-        for case in cases(cookie):
+    async def main() -> None:
+        accepted = await consent_cookie(gatekeeper, "accept_all")
+        refused = await consent_cookie(gatekeeper, "reject_all")
+        chosen.extend(cases(accepted, refused))
+        for case in chosen:
             samples: dict[str, list[float]] = {name: [] for name in contenders}
             for app in contenders.values():
                 await drive(app, case, count // 5)  # warm caches and code paths
@@ -122,91 +67,19 @@ def in_process(data: Path, rounds: int, count: int) -> list[tuple[str, dict[str,
             results.append((case.name, samples))
 
     asyncio.run(main())
-    return results
+    return results, chosen, gatekeeper
 
 
-# --- end to end (uvicorn + wrk) -----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(factory: str, data: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {**os.environ, "GATEKEEPER_BENCH_DATA": str(data)}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            f"benchmarks.apps:{factory}",
-            "--port",
-            str(port),
-            "--http",
-            "httptools",
-            "--loop",
-            "uvloop",
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--no-proxy-headers",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"{factory} did not start")
-
-
-def wrk(port: int, case: Case, seconds: int, script: Path | None = None) -> float:
-    headers = case.e2e_headers if case.e2e_headers is not None else case.headers
-    args = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
-    for name, value in {"accept": "text/html", **headers}.items():
-        args += ["-H", f"{name}: {value}"]
-    if script is not None:
-        args += ["-s", str(script)]
-    output = subprocess.run(
-        [*args, f"http://127.0.0.1:{port}{case.path}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if not match:
-        raise RuntimeError(output)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors and "blocked" not in case.name:
-        raise RuntimeError(f"{case.name}: {errors.group(1)} error responses")
-    return float(match.group(1))
-
-
-def end_to_end(data: Path, rounds: int, seconds: int):
+def end_to_end(data: Path, rounds: int, seconds: int) -> Results:
     servers = {
         "bare": serve("bare_factory", data),
         "gatekeeper": serve("gatekeeper_factory", data),
         "naive": serve("naive_factory", data),
     }
-    results = []
+    results: Results = []
     try:
-        cookie = httpx.post(
-            f"http://127.0.0.1:{servers['gatekeeper'][1]}/_gatekeeper/consent",
-            data={"action": "accept_all"},
-            headers={"Accept": "application/json"},
-        ).cookies["gk_consent"]
-        for case in cases(f"gk_consent={cookie}"):
+        port = servers["gatekeeper"][1]
+        for case in cases(served_cookie(port, "accept_all"), served_cookie(port, "reject_all")):
             samples: dict[str, list[float]] = {name: [] for name in servers}
             for _ in range(rounds):
                 for name, (_, port) in servers.items():
@@ -222,12 +95,14 @@ def end_to_end(data: Path, rounds: int, seconds: int):
 # --- output --------------------------------------------------------------------------------
 
 
-def table(title: str, results) -> str:
+def table(title: str, results: Results) -> str:
     lines = [
-        f"**{title}** (requests/s, median of rounds, min–max in brackets; ratio against bare)",
+        f"**{title}** (requests/s, median of rounds, min–max in brackets; ratio against bare;"
+        " µs gatekeeper adds per request)",
         "",
-        "| case | bare | gatekeeper | naive BaseHTTPMiddleware | gatekeeper ratio | naive ratio |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| case | bare | gatekeeper | naive BaseHTTPMiddleware | gatekeeper ratio | µs added "
+        "| naive ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, samples in results:
         med = {k: statistics.median(v) for k, v in samples.items()}
@@ -235,10 +110,34 @@ def table(title: str, results) -> str:
             key: f"{med[key]:,.0f} ({min(values):,.0f}–{max(values):,.0f})"
             for key, values in samples.items()
         }
+        added = 1e6 / med["gatekeeper"] - 1e6 / med["bare"]
         lines.append(
             f"| {name} | {cell['bare']} | {cell['gatekeeper']} | {cell['naive']} | "
-            f"{med['gatekeeper'] / med['bare']:.2f}× | {med['naive'] / med['bare']:.2f}× |"
+            f"{med['gatekeeper'] / med['bare']:.2f}× | {added:.1f} | "
+            f"{med['naive'] / med['bare']:.2f}× |"
         )
+    return "\n".join(lines)
+
+
+def breakdown_table(gatekeeper: object, chosen: list[Case], results: Results) -> str:
+    added = {
+        name: 1e6 / statistics.median(s["gatekeeper"]) - 1e6 / statistics.median(s["bare"])
+        for name, s in results
+    }
+    lines = [
+        "**Where the microseconds go** (each step timed alone on the inputs of its case; "
+        "`other` is the rest of the measured µs added: the responder, the send wrapper, "
+        "allocation)",
+        "",
+        "| case | " + " | ".join(breakdown.STEPS) + " | other | app alone |",
+        "| --- |" + " ---: |" * (len(breakdown.STEPS) + 2),
+    ]
+    for case in chosen:
+        steps = breakdown.breakdown(gatekeeper, case)  # type: ignore[arg-type]
+        app = steps.pop("app")
+        other = added[case.name] - sum(steps.values())
+        cells = " | ".join(f"{steps.get(step, 0.0):.1f}" for step in breakdown.STEPS)
+        lines.append(f"| {case.name} | {cells} | {other:.1f} | {app:.1f} |")
     return "\n".join(lines)
 
 
@@ -255,7 +154,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     parser.add_argument("--skip-e2e", action="store_true", help="in-process only")
     args = parser.parse_args(argv)
@@ -263,20 +162,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"gatekeeper benchmarks, {datetime.now(UTC):%Y-%m-%d}, {machine()}\n")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        print(
-            table("In-process (ASGI driver)", in_process(data, rounds, 500 if args.quick else 2000))
-        )
+        results, chosen, gatekeeper = in_process(data, rounds, 500 if args.quick else 2000)
+        print(table("In-process (ASGI driver)", results))
+        print()
+        print(breakdown_table(gatekeeper, chosen, results))
         print()
         if args.skip_e2e or not shutil.which("wrk"):
             print("End to end: skipped (install wrk: apt-get install -y wrk)\n")
         else:
-            results = end_to_end(data, rounds, 2 if args.quick else 4)
-            print(
-                table(
-                    "End to end (uvicorn, httptools + uvloop, 1 worker; wrk, 32 connections)",
-                    results,
-                )
-            )
+            e2e = end_to_end(data, rounds, 2 if args.quick else 4)
+            title = "End to end (uvicorn, httptools + uvloop, 1 worker; wrk, 32 connections)"
+            print(table(title, e2e))
             print()
         for line in extras.all_extras(data, quick=args.quick):
             print(line)

@@ -19,6 +19,7 @@ from .i18n.coverage import language_findings
 from .policy import LoadedPolicy, PolicyError, PolicyIssue, load_policy, read_policy
 from .policy.schema import Policy
 from .startup import startup_findings
+from .tcf.cli import register as register_tcf
 
 OK, FINDINGS, USAGE = 0, 1, 2
 
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_audit(commands)
     register_geoip(commands)
     register_adblock(commands)
+    register_tcf(commands)
     return parser
 
 

@@ -133,12 +133,16 @@ class Gatekeeper:
         resources.close_retired_soon()
 
     def _on_shutdown(self, receive: Receive) -> Receive:
-        """The app's lifespan `receive`; at shutdown it first closes gatekeeper's
-        resources (the adblock counts and the consent log write what is pending)."""
+        """The app's lifespan `receive`. At startup the consent log starts its periodic
+        work (without lifespan it starts on the first append); at shutdown gatekeeper's
+        resources close first (the adblock counts and the consent log write what is
+        pending, the log signs what is unsigned)."""
 
         async def receive_then_close() -> Message:
             message = await receive()
-            if message["type"] == "lifespan.shutdown":
+            if message["type"] == "lifespan.startup":
+                await self._plan.log.start()
+            elif message["type"] == "lifespan.shutdown":
                 await self.close()
             return message
 
@@ -308,7 +312,7 @@ class Visit:
         scope = self.scope
         visitor = self.visitor
         consent = plan.consent
-        gate = consent.transform(visitor) if consent is not None else None
+        gate = consent.transform(visitor, scope) if consent is not None else None
         transforms = (gate,) if gate is not None else ()
         if status != 200 or scope["method"] != "GET" or is_fragment_request(scope["headers"]):
             return Snippets(transforms=transforms) if transforms else None

@@ -123,7 +123,8 @@ class Plan:
         bar = NotificationBar(
             policy.notifications, renderer, policy.languages.available, policy.prefix
         )
-        auditor_view = AuditorView(
+        self.assets = assets
+        self.auditor_view = auditor_view = AuditorView(
             policy, self.log, renderer, assets.url("audit.css"), adblock_rates=self.adblock.rates
         )
 

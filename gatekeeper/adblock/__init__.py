@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..endpoints import Request, Response, Route, json_response, redirect_to
+from ..memo import Memo
 from ..notices import Page
 from ..notices.adblock import AdblockView
 from ..policy import Policy, compile_globs
@@ -86,9 +87,13 @@ class AdblockFeature:
             self.detector, self.cookie, limiter if limiter is not None else RateLimiter()
         )
         paths, exempt = compile_globs(config.paths), compile_globs(config.exempt_paths)
-        self.applies: Callable[[str], bool] = lambda path: (
-            self.enabled and paths(path) and not exempt(path)
+        self._applies: Memo[str, bool] = Memo(
+            lambda path: self.enabled and paths(path) and not exempt(path), 4096
         )
+
+    def applies(self, path: str) -> bool:
+        """Whether detection runs on pages at `path`."""
+        return self._applies[path]
 
     def routes(self) -> dict[str, Route]:
         """Beacon, bait script, bait image and (notice mode) dismiss, below the prefix."""

@@ -59,7 +59,9 @@ class VerdictCounts:
             self._dropped += delta  # the store has been down for long: keep memory bounded
             return
         self.pending[key] = self.pending.get(key, 0) + delta
-        self._schedule()
+        task = self._task
+        if task is None or task.done():  # a write already waits for the next interval
+            self._schedule()
 
     def _schedule(self) -> None:
         if self.store is None:

@@ -29,7 +29,7 @@ from ..policy import Policy
 from ..visitor import Visitor
 from .cookies import CookieCategories, cookie_name
 from .endpoints import ConsentEndpoints
-from .gate import HostCategories, TagGate
+from .gate import ScriptGate
 from .modes import Jurisdictions
 from .state import Consent, ConsentCookie, ConsentState, new_consent_id
 from .texts import ShownTexts
@@ -64,8 +64,8 @@ class ConsentFeature:
         self.honour_gpc = policy.consent.gpc == "honor"
         self.texts = ShownTexts(policy)
         self.keys = consent_mode_keys(policy)
-        self.hosts = HostCategories({n: c.hosts for n, c in categories.items() if c.hosts})
-        self.gated = bool(self.hosts.patterns) or bool(self.optional)
+        self.script_gate = ScriptGate({n: c.hosts for n, c in categories.items() if c.hosts})
+        self.gated = bool(self.script_gate.hosts.patterns) or bool(self.optional)
         self.endpoints = ConsentEndpoints(self, renderer, css_url)
         self._archived: set[str] = set()
         self._consents: Memo[tuple[str | None, str, bool], Consent] = Memo(self._consent, 8192)
@@ -132,12 +132,14 @@ class ConsentFeature:
                 names.append(name)
         return tuple(names)
 
-    def transform(self, visitor: Visitor) -> Transform | None:
+    def transform(self, visitor: Visitor, scope: Mapping[str, Any]) -> Transform | None:
         """The script gate for an HTML body, or None when nothing is refused."""
         consent = visitor.consent
         if not self.gated or not isinstance(consent, Consent) or not consent.refuses_any:
             return None
-        return TagGate(consent.allows, self.hosts)
+        host = request_host(scope)
+        page_host = host.rsplit(":", 1)[0] if host and not host.startswith("[") else host
+        return self.script_gate.stream(consent.allows, page_host=page_host, allowed=consent.allowed)
 
     # -- the consent log ----------------------------------------------------------------
 

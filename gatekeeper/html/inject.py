@@ -94,6 +94,12 @@ class Injection:
 
     def _through(self, chunk: bytes, final: bool) -> bytes:
         """The chunk after the response's transforms (each finished on the last chunk)."""
+        if final and self.splice is None:
+            # A whole document: a transform that can take it in one go may know it.
+            for transform in self.chain:
+                whole = getattr(transform, "whole", None)
+                chunk = whole(chunk) if whole else transform.feed(chunk) + transform.finish()
+            return chunk
         for transform in self.chain:
             chunk = transform.feed(chunk)
             if final:

@@ -182,6 +182,9 @@ def _resolve(policy: Policy, base: Path) -> Policy:
                     "retired_keys": tuple(base / p for p in policy.audit.retired_keys),
                 }
             ),
+            "tcf": policy.tcf.model_copy(
+                update={"gvl": policy.tcf.gvl.model_copy(update={"file": fix(policy.tcf.gvl.file)})}
+            ),
         }
     )
 

@@ -22,16 +22,9 @@ import pytest
 
 from gatekeeper import Gatekeeper
 from gatekeeper.adblock import AdblockFeature
-from gatekeeper.audit import ConsentLog
 from gatekeeper.audit.offline import verify_export
-from gatekeeper.audit.view import COOKIE, SESSION_SECONDS, AuditorView
-from gatekeeper.endpoints import Endpoints
-from gatekeeper.html.assets import Assets
-from gatekeeper.html.render import Renderer
-from gatekeeper.language import LanguageNegotiator
-from gatekeeper.net import ProxyTrust
+from gatekeeper.audit.view import COOKIE, SESSION_SECONDS
 from gatekeeper.policy import Policy, load_policy
-from gatekeeper.visitor import Identify
 from tests.audit.conftest import NOW, Clock, event
 
 TOKEN = "open-sesame-0123456789abcdef-audit"
@@ -49,29 +42,15 @@ async def site(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 class View:
-    """An auditor view over a fresh consent log, and a client for it."""
+    """An auditor view over a fresh consent log, served by Gatekeeper, and a client."""
 
-    def __init__(self, policy: Policy, adblock_rates: Any = None) -> None:
+    def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.log = ConsentLog.from_policy(policy)
+        self.gatekeeper = Gatekeeper(site, policy=policy)
+        self.log = self.gatekeeper.plan.log
         self.clock = Clock()
         self.log.clock = self.clock
-        self.assets = Assets(policy.prefix)
-        self.view = AuditorView(
-            policy,
-            self.log,
-            Renderer(default_language=policy.languages.default),
-            self.assets.url("audit.css"),
-            adblock_rates=adblock_rates,
-        )
-        inner = Endpoints(site, policy.prefix, self.view.routes(), static=self.assets.serve)
-        self.app = Identify(
-            inner,
-            proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
-            geo=None,
-            languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
-        )
-        transport = httpx.ASGITransport(app=self.app, client=("198.51.100.7", 40000))
+        transport = httpx.ASGITransport(app=self.gatekeeper, client=("198.51.100.7", 40000))
         self.client = httpx.AsyncClient(transport=transport, base_url="http://news.test")
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -87,7 +66,7 @@ class View:
 
     async def close(self) -> None:
         await self.client.aclose()
-        await self.log.close()
+        await self.gatekeeper.close()
 
 
 @pytest.fixture
@@ -95,8 +74,8 @@ async def make_view(audit_policy: Callable[..., Path]) -> AsyncIterator[Callable
     """Build views over logs in tmp_path (policy.yaml + consent.db, or `name=`)."""
     views: list[View] = []
 
-    def make(view_section: str = VIEW_TOKEN, adblock_rates: Any = None, **options: Any) -> View:
-        built = View(load_policy(audit_policy(extra=view_section, **options)), adblock_rates)
+    def make(view_section: str = VIEW_TOKEN, **options: Any) -> View:
+        built = View(load_policy(audit_policy(extra=view_section, **options)))
         views.append(built)
         return built
 
@@ -156,7 +135,7 @@ def assert_hardened(response: httpx.Response) -> None:
 async def test_off_by_default(make_view):
     view = make_view(view_section="")
     assert view.policy.audit.view.enabled is False
-    assert view.view.routes() == {}
+    assert view.gatekeeper.plan.auditor_view.routes() == {}
     for path in (AUDIT, f"{AUDIT}/verify", f"{AUDIT}/stats", f"{AUDIT}/export.csv"):
         response = await view.get(path, headers=BEARER)
         assert response.status_code == 404
@@ -164,7 +143,7 @@ async def test_off_by_default(make_view):
 
 async def test_token_alone_does_not_enable_it(make_view):
     view = make_view(view_section=f'  view: {{token: "{TOKEN}"}}\n')
-    assert view.view.routes() == {}
+    assert view.gatekeeper.plan.auditor_view.routes() == {}
     assert (await view.get(AUDIT, headers=BEARER)).status_code == 404
 
 
@@ -258,7 +237,7 @@ async def test_query_token_sets_a_strict_cookie_so_links_work(view):
 
 
 async def test_query_token_over_https_marks_the_cookie_secure(view):
-    transport = httpx.ASGITransport(app=view.app)
+    transport = httpx.ASGITransport(app=view.gatekeeper)
     async with httpx.AsyncClient(transport=transport, base_url="https://news.test") as client:
         response = await client.get(f"{AUDIT}?token={TOKEN}")
     assert "Secure" in [part.strip() for part in response.headers["set-cookie"].split(";")]
@@ -284,7 +263,7 @@ async def test_query_token_from_another_site_is_answered_in_place(view):
 
 
 async def test_the_cookie_cannot_be_forged_expires_and_dies_with_the_token(view, make_view):
-    access = view.view.access
+    access = view.gatekeeper.plan.auditor_view.access
     good = access.cookie_value()
     assert (await view.get_with_cookie(AUDIT, good)).status_code == 200
     issued, mac = good.split(".")
@@ -564,7 +543,7 @@ async def test_exports(view):
 
 async def test_the_stylesheet_is_served_and_linked(view):
     page = (await view.get(AUDIT, headers=BEARER)).text
-    url = view.assets.url("audit.css")
+    url = view.gatekeeper.plan.assets.url("audit.css")
     assert f'<link rel="stylesheet" href="{url}">' in page
     css = await view.get(url)
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
@@ -595,8 +574,7 @@ XSS_GROUP = "/<script>alert('group')</script>"
 
 
 def adblock_feature(policy_path: Path) -> AdblockFeature:
-    policy = load_policy(policy_path)
-    return AdblockFeature(policy, Renderer(default_language="en"), policy.prefix)
+    return AdblockFeature(load_policy(policy_path))
 
 
 async def test_adblock_page_shows_counts_and_rates_from_the_store(
@@ -615,7 +593,7 @@ async def test_adblock_page_shows_counts_and_rates_from_the_store(
             ("2026-11-28", XSS_COUNTRY, XSS_GROUP, "blocked"): 2,
         }
     )
-    view = make_view(ADBLOCK_ON, adblock_rates=feature.rates)
+    view = make_view(ADBLOCK_ON)
     response = await view.get(f"{AUDIT}/adblock", headers=BEARER)
     assert response.status_code == 200, response.text
     assert_hardened(response)
@@ -646,41 +624,38 @@ async def test_adblock_page_when_detection_is_off_or_has_no_data(make_view, audi
     assert "Adblock detection is off." in page and "<table" not in page
     off = adblock_feature(audit_policy(extra="adblock: {mode: off}\n", name="off.yaml"))
     assert await off.rates() is None
-    view = make_view(adblock_rates=off.rates)
+    view = make_view(VIEW_TOKEN + "adblock: {mode: off}\n", name="off.yaml")
     page = (await view.get(f"{AUDIT}/adblock", headers=BEARER)).text
     assert "Adblock detection is off." in page and "<table" not in page
     empty = adblock_feature(audit_policy(extra=ADBLOCK_ON, name="on.yaml"))
     assert (await empty.rates())["total"]["views"] == 0
-    view = make_view(adblock_rates=empty.rates)
+    view = make_view(ADBLOCK_ON, name="on.yaml")
     response = await view.get(f"{AUDIT}/adblock", headers=BEARER)
     assert response.status_code == 200
     assert "Adblock detection is off" in response.text and "<table" not in response.text
 
 
-async def test_adblock_page_requires_credentials(make_view):
-    calls: list[int] = []
-
-    async def rates() -> dict[str, Any]:
-        calls.append(1)
-        return {"by_day": [], "by_country": [], "by_path": [], "total": {"views": 0}}
-
-    view = make_view(adblock_rates=rates)
+async def test_adblock_page_requires_credentials(make_view, tmp_path):
+    view = make_view(ADBLOCK_ON)
+    await view.gatekeeper.plan.adblock.detector.counts.store.add(
+        {("2026-11-27", "DE", "/articles", "blocked"): 3}
+    )
     response = await view.get(f"{AUDIT}/adblock")
     assert response.status_code == 401 and "<table" not in response.text
     wrong = await view.get(f"{AUDIT}/adblock", headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401
-    assert calls == []  # nothing read for a stranger
-    assert (await view.get(f"{AUDIT}/adblock", headers=BEARER)).status_code == 200
-    assert calls == [1]
+    assert wrong.status_code == 401 and "<table" not in wrong.text
+    allowed = await view.get(f"{AUDIT}/adblock", headers=BEARER)
+    assert allowed.status_code == 200 and "<table" in allowed.text
 
 
-async def test_adblock_page_when_the_counts_cannot_be_read(make_view):
-    async def broken() -> None:
-        raise OSError("database is locked")
-
-    response = await make_view(adblock_rates=broken).get(f"{AUDIT}/adblock", headers=BEARER)
+async def test_adblock_page_when_the_counts_cannot_be_read(make_view, tmp_path):
+    view = make_view(ADBLOCK_ON)
+    # A counts table of another shape (a damaged or foreign database): every read fails.
+    with sqlite3.connect(tmp_path / "consent.db") as db:
+        db.execute("CREATE TABLE adblock_verdicts (gone TEXT)")
+    response = await view.get(f"{AUDIT}/adblock", headers=BEARER)
     assert response.status_code == 503
-    assert "cannot be read right now" in response.text and "locked" not in response.text
+    assert "cannot be read right now" in response.text and "gone" not in response.text
 
 
 # --- through the full middleware -------------------------------------------------------
@@ -709,7 +684,7 @@ async def test_gatekeeper_keeps_the_view_off_by_default(policy_file):
     async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
         for path in (AUDIT, f"{AUDIT}/verify", f"{AUDIT}?token={TOKEN}"):
             assert (await client.get(path, headers=BEARER)).status_code == 404
-    await gatekeeper._stack.log.close()
+    await gatekeeper.close()
 
 
 async def test_gatekeeper_serves_the_view(policy_file):
@@ -741,7 +716,7 @@ async def test_gatekeeper_serves_the_view(policy_file):
             history = await client.get(f"{AUDIT}/consent?id={consent_id}")
             assert len(seqs(history.text)) == 1
     finally:
-        await gatekeeper._stack.log.close()
+        await gatekeeper.close()
 
 
 async def test_gatekeeper_refuses_an_enabled_view_without_credentials(policy_file):
@@ -755,7 +730,7 @@ async def test_gatekeeper_refuses_an_enabled_view_without_credentials(policy_fil
             assert response.status_code == 403
             assert "sets no credentials" in response.text
     finally:
-        await gatekeeper._stack.log.close()
+        await gatekeeper.close()
 
 
 async def test_stats_draws_the_report_charts(view):

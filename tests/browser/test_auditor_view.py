@@ -32,9 +32,6 @@ AUDIT = "/_gatekeeper/audit"
 MARKUP_GROUP = "/<script>window.pwned = 1</script>"
 MARKUP_AGENT = "<script>window.pwned = 1</script><img src=x> Mozilla/5.0 (auditor test)"
 
-# Gatekeeper with the view wired in when middleware.py does it; until then the same view
-# is placed in front of Gatekeeper for paths under {prefix}/audit, sharing its log and
-# assets, so the pages are identical.
 SERVER = """
 import sys
 import uvicorn
@@ -43,38 +40,8 @@ from gatekeeper.demo.site import create_app
 
 policy_path, port = sys.argv[1], int(sys.argv[2])
 app = Gatekeeper(create_app(), policy=policy_path)
-stack = app._stack
-entry = app
-if getattr(stack, "auditor_view", None) is None:
-    from gatekeeper.audit.view import AuditorView
-    from gatekeeper.endpoints import Endpoints
-    from gatekeeper.html.render import Renderer
-    from gatekeeper.language import LanguageNegotiator
-    from gatekeeper.net import ProxyTrust
-    from gatekeeper.visitor import Identify
-
-    policy = stack.policy
-    view = AuditorView(
-        policy, stack.log, Renderer(default_language=policy.languages.default),
-        stack.assets.url("audit.css"),
-    )
-    audit = Identify(
-        Endpoints(app, policy.prefix, view.routes()),
-        proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
-        geo=None,
-        languages=LanguageNegotiator(policy.languages.available, policy.languages.default),
-    )
-    base = policy.prefix + "/audit"
-
-    async def entry(scope, receive, send):
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == base or path.startswith(base + "/")):
-            await audit(scope, receive, send)
-        else:
-            await app(scope, receive, send)
-
 print("auditor view server on", port, flush=True)
-uvicorn.run(entry, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 """
 
 

@@ -45,7 +45,10 @@ def test_header_parsing():
 
 def test_parent_domains():
     assert parent_domains("www.news.example.co.uk:8443") == [
-        "www.news.example.co.uk", "news.example.co.uk", "example.co.uk", "co.uk",
+        "www.news.example.co.uk",
+        "news.example.co.uk",
+        "example.co.uk",
+        "co.uk",
     ]
     assert parent_domains("localhost") == []
     assert parent_domains("127.0.0.1:8000") == []

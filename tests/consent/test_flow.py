@@ -26,8 +26,8 @@ from starlette.routing import Route
 import gatekeeper
 from gatekeeper import Gatekeeper, load_policy
 from gatekeeper.audit import ConsentLog, texts_hash
-from gatekeeper.consent.texts import shown_texts
 from gatekeeper.consent.state import ConsentCookie, ConsentState
+from gatekeeper.consent.texts import shown_texts
 from tests.conftest import BASE_POLICY
 
 PEER = "203.0.113.7"

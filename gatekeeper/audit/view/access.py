@@ -136,7 +136,7 @@ class Access:
             presented = True
             if self._token_ok(given):
                 return Verdict(True, set_cookie=True)
-        cookie = request.cookies().get(COOKIE)
+        cookie = request.visitor.cookies.get(COOKIE)
         if cookie and self._cookie_ok(cookie):
             return Verdict(True)
         # An expired session cookie is not a wrong guess: ask again, without a warning.

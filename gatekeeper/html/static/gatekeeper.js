@@ -10,25 +10,63 @@
   const one = (selector, root = document) => root.querySelector(selector);
   const gtag = window.gtag || function () { (window.dataLayer = window.dataLayer || []).push(arguments); };
 
-  // Scripts, frames and images of allowed categories were sent inert; bring them to life.
-  const activate = (categories) => {
-    for (const el of all("[data-consent]")) {
-      if (!categories[el.dataset.consent]) continue;
-      if (el.tagName === "SCRIPT" && el.type === "text/plain") {
-        const live = document.createElement("script");
-        for (const { name, value } of el.attributes) {
-          if (name !== "type" && name !== "data-gk-src" && name !== "data-gk-type") live.setAttribute(name, value);
-        }
-        if (el.dataset.gkType) live.type = el.dataset.gkType;
-        live.nonce = el.nonce || nonce;
-        if (el.dataset.gkSrc) live.src = el.dataset.gkSrc;
-        else live.text = el.text;
-        el.replaceWith(live);
-      } else if (el.dataset.gkSrc) {
-        el.src = el.dataset.gkSrc;
-        delete el.dataset.gkSrc;
-      }
+  // Elements of refused categories were sent inert (see "Script gating" in
+  // docs/developers.md); bring back those the visitor now allows, exactly as they were.
+  const XLINK = "http://www.w3.org/1999/xlink";
+  // srcset before src, so an image fetches once, from the candidate it will show.
+  const GATED = ["srcset", "imagesrcset", "src", "srcdoc", "data", "href", "poster", "xlink-href"];
+  const restore = (from, to, name) => {
+    const value = from.getAttribute("data-gk-" + name);
+    if (name === "xlink-href") to.setAttributeNS(XLINK, "xlink:href", value);
+    else to.setAttribute(name, value);
+  };
+  const activate = (categories, tcData) => {
+    const tcfAllows = (el) => {
+      if (el.dataset.tcfVendor === undefined && el.dataset.tcfPurposes === undefined) return true;
+      if (!tcData) return false;
+      const vendor = Number((el.dataset.tcfVendor || "").trim());
+      const purposes = (el.dataset.tcfPurposes || "").split(",").map((p) => p.trim()).filter(Boolean);
+      const consents = (tcData.vendor && tcData.vendor.consents) || {};
+      const granted = (tcData.purpose && tcData.purpose.consents) || {};
+      return Boolean(consents[vendor]) && purposes.every((p) => granted[Number(p)]);
+    };
+    const marked = all("[data-consent], [data-tcf-vendor], [data-tcf-purposes]");
+    if (!tcData && typeof window.__tcfapi === "function" && marked.some((el) => el.hasAttribute("data-tcf-vendor"))) {
+      window.__tcfapi("addEventListener", 2, (data, ok) => {
+        if (!ok || !data || data.eventStatus === "cmpuistate") return;
+        if (data.listenerId !== undefined) window.__tcfapi("removeEventListener", 2, () => {}, data.listenerId);
+        activate(categories, data);
+      });
     }
+    const media = new Set();
+    for (const el of marked) {
+      const wanted = (el.getAttribute("data-consent") || "").split(/\s+/).filter(Boolean);
+      if (!wanted.every((c) => categories[c]) || !tcfAllows(el)) continue;
+      const held = GATED.filter((name) => el.hasAttribute("data-gk-" + name));
+      if (el.localName === "script") {
+        if ((el.getAttribute("type") || "").trim().toLowerCase() !== "text/plain") continue;
+        // A script runs only when inserted: rebuild it with its own attributes and text.
+        const live = document.createElementNS(el.namespaceURI, "script");
+        for (const { name, value } of Array.from(el.attributes)) {
+          if (name !== "type" && !name.startsWith("data-gk-")) live.setAttribute(name, value);
+        }
+        if (el.hasAttribute("data-gk-type")) live.setAttribute("type", el.getAttribute("data-gk-type"));
+        live.nonce = el.nonce || nonce;
+        for (const name of held) restore(el, live, name);
+        live.textContent = el.textContent;
+        el.replaceWith(live);
+        continue;
+      }
+      if (!held.length) continue;
+      for (const name of held) {
+        restore(el, el, name);
+        el.removeAttribute("data-gk-" + name);
+      }
+      const parent = el.parentElement;
+      if ((el.localName === "source" || el.localName === "track") && parent && typeof parent.load === "function") media.add(parent);
+    }
+    // A media element chooses among its <source> children only when (re)loaded.
+    for (const el of media) el.load();
   };
 
   let returnFocus = null;
