@@ -15,6 +15,7 @@ from .adblock.cli import register as register_adblock
 from .audit.cli import register as register_audit
 from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
+from .i18n.coverage import language_findings
 from .policy import LoadedPolicy, PolicyError, PolicyIssue, load_policy, read_policy
 from .policy.schema import Policy
 from .startup import startup_findings
@@ -47,9 +48,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 errors = _start(loaded)
         for issue in errors:
             print(issue)
-        findings = geo_findings(loaded.policy)
+        findings = [f"{file}: {finding}" for finding in geo_findings(loaded.policy)]
+        findings += [str(issue) for issue in language_findings(loaded)]
         for finding in findings:
-            print(f"{file}: {finding}")
+            print(finding)
         if errors or findings:
             status = FINDINGS
             continue

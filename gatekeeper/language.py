@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from .i18n import ALIASES
+
+
+def _primary(tag: str) -> str:
+    # Norwegian `no` (the macrolanguage), `nb` (Bokmål) and `nn` (Nynorsk) count as one
+    # language when no tag matches exactly: every Norwegian reads Bokmål.
+    primary = tag.lower().split("-")[0]
+    return ALIASES.get(primary, primary)
+
 
 class LanguageNegotiator:
     """Picks one of the policy's languages for an Accept-Language header.
 
-    Exact tags win over a shared primary subtag ("de-AT" finds "de", "pt" finds "pt-BR"),
-    higher q wins, ties keep the visitor's order. Answers are cached per header value,
-    since browsers send a handful of distinct headers.
+    Exact tags win over a shared primary subtag ("de-AT" finds "de", "pt" finds "pt-BR";
+    "no", "nb" and "nn" count as one), higher q wins, ties keep the visitor's order.
+    Answers are cached per header value, since browsers send a handful of distinct headers.
     """
 
     def __init__(self, available: tuple[str, ...], default: str, *, cache_size: int = 512):
@@ -16,7 +25,7 @@ class LanguageNegotiator:
         self._exact = {tag.lower(): tag for tag in available}
         self._primary: dict[str, str] = {}
         for tag in available:
-            self._primary.setdefault(tag.lower().split("-")[0], tag)
+            self._primary.setdefault(_primary(tag), tag)
         self._cache: dict[str, str] = {}
         self._cache_size = cache_size
 
@@ -52,7 +61,7 @@ class LanguageNegotiator:
         for _, _, tag in sorted(ranges):
             if tag == "*":
                 return self.default
-            found = self._exact.get(tag) or self._primary.get(tag.split("-")[0])
+            found = self._exact.get(tag) or self._primary.get(_primary(tag))
             if found:
                 return found
         return self.default

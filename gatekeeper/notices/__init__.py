@@ -14,28 +14,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..i18n import builtin
 from ..visitor import Visitor
 
 DISMISSED_COOKIE = "gk_dismissed"
 
-# Words of gatekeeper's own chrome; operators with other languages override the templates.
+# Words of gatekeeper's own chrome, for templates that write `t(ui.dismiss)` (operators'
+# copies of older templates): each is a built-in text, translated into the visitor's
+# language by the catalogue (gatekeeper/i18n). The built-in templates write `_("Dismiss")`.
 UI: dict[str, dict[str, str]] = {
-    "dismiss": {"en": "Dismiss", "de": "Schließen", "fr": "Fermer"},
-    "notices": {"en": "Site notices", "de": "Hinweise", "fr": "Annonces du site"},
-    "privacy_policy": {
-        "en": "Privacy policy",
-        "de": "Datenschutzerklärung",
-        "fr": "Politique de confidentialité",
-    },
-    "categories": {"en": "Categories", "de": "Kategorien", "fr": "Catégories"},
-    "reference": {"en": "Reference", "de": "Referenz", "fr": "Référence"},
-    "withdraw": {
-        "en": "Withdraw my consent",
-        "de": "Einwilligung widerrufen",
-        "fr": "Retirer mon consentement",
-    },
-    "back": {"en": "Back to the site", "de": "Zurück zur Seite", "fr": "Retour au site"},
-    "consent_id": {"en": "Consent ID", "de": "Einwilligungs-ID", "fr": "Identifiant"},
+    "dismiss": builtin("Dismiss"),
+    "notices": builtin("Site notices"),
+    "privacy_policy": builtin("Privacy policy"),
+    "categories": builtin("Categories"),
+    "reference": builtin("Reference"),
+    "withdraw": builtin("Withdraw my consent"),
+    "back": builtin("Back to the site"),
+    "consent_id": builtin("Consent ID"),
 }
 
 

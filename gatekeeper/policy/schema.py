@@ -11,7 +11,7 @@ import ipaddress
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..i18n import builtin
 from .codes import COUNTRIES, check_place, expand
 
 
@@ -75,6 +76,21 @@ Text = Annotated[
     ),
 ]
 Place = Annotated[str, AfterValidator(check_place)]
+
+
+def builtin_text(msgid: str, description: str) -> Any:
+    """A text field that defaults to gatekeeper's own text, in the visitor's language.
+
+    `msgid` is the English source of that text in the catalogues (gatekeeper/i18n), and
+    the extraction keyword that puts it there. A factory, not a default value: pydantic
+    would try to write a BuiltinText into the JSON Schema; the schema shows the English.
+    """
+    return Field(
+        default_factory=lambda: builtin(msgid),
+        description=f"{description} Default: gatekeeper's own text in the visitor's "
+        f'language ("{msgid}" in English).',
+        json_schema_extra={"default": msgid},
+    )
 
 
 def _network(value: str) -> str:
@@ -243,23 +259,28 @@ class ConsentModes(Model):
 
 
 class Banner(Model):
-    title: Text = Field({"*": "Your privacy"})
-    text: Text = Field(
-        {
-            "*": "We use cookies to measure how the site is used and to pay for it with "
-            "advertising. Choose what you allow; you can change your mind at any time."
-        }
+    title: Text = builtin_text("Your privacy", "The heading.")
+    text: Text = builtin_text(
+        "With your consent, we use cookies to measure how the site is used and to pay for "
+        "it with advertising. Choose what you allow; you can change your mind at any time.",
+        "What you ask and why.",
     )
     privacy_url: Href = Field("/privacy", description="Link to the privacy policy.")
-    accept_label: Text = Field({"*": "Accept all"})
-    reject_label: Text = Field({"*": "Reject all"})
-    customise_label: Text = Field({"*": "Customise"})
-    save_label: Text = Field({"*": "Save choices"})
-    preferences_label: Text = Field({"*": "Privacy choices"})
-    do_not_sell_label: Text = Field({"*": "Do not sell or share my personal information"})
-    notice_text: Text = Field(
-        {"*": "This site uses cookies for analytics and advertising."},
-        description="Text of the notice-only mode.",
+    accept_label: Text = builtin_text("Accept all", "The accept button.")
+    reject_label: Text = builtin_text(
+        "Reject all", "The reject button, on the first layer next to accept."
+    )
+    customise_label: Text = builtin_text("Customise", "Opens the per-category choices.")
+    save_label: Text = builtin_text("Save choices", "Saves the per-category choices.")
+    preferences_label: Text = builtin_text(
+        "Privacy choices", "The link that reopens the choices once the banner is gone."
+    )
+    do_not_sell_label: Text = builtin_text(
+        "Do not sell or share my personal information", "The opt-out link in opt-out places."
+    )
+    notice_text: Text = builtin_text(
+        "This site uses cookies for analytics and advertising.",
+        "Text of the notice-only mode.",
     )
 
 
@@ -281,8 +302,12 @@ class Consent(Model):
         description="Category that a cookie matching no category's patterns belongs to.",
     )
     categories: dict[str, Category] = Field(
+        # Built without validation, which would copy the label into a plain dict and lose
+        # the mark that makes it a built-in (translated) text.
         default_factory=lambda: {
-            "necessary": Category(required=True, label={"*": "Strictly necessary"})
+            "necessary": Category.model_construct(
+                required=True, label=builtin("Strictly necessary")
+            )
         },
         description="Consent categories, in the order shown.",
     )
@@ -363,15 +388,17 @@ class Baits(Model):
 
 
 class AdblockNotice(Model):
-    title: Text = Field({"*": "Ad blocker detected"})
-    text: Text = Field(
-        {
-            "*": "This site is paid for by advertising. Please allow ads here, or keep "
-            "reading if you prefer."
-        }
+    title: Text = builtin_text("Ad blocker detected", "The heading.")
+    text: Text | None = Field(
+        None,
+        description="What you ask. Default: gatekeeper's own text in the visitor's "
+        "language, one for the notice (reading on is allowed) and one for the wall (ads "
+        "must be allowed to read on).",
     )
-    recheck_label: Text = Field({"*": "I have allowed ads, check again"})
-    dismiss_label: Text = Field({"*": "Continue"})
+    recheck_label: Text = builtin_text(
+        "I have allowed ads, check again", "The button that runs the check again."
+    )
+    dismiss_label: Text = builtin_text("Continue", "Closes the notice (never shown on a wall).")
 
 
 class Adblock(Model):
@@ -403,14 +430,13 @@ class GeoExempt(Model):
 
 
 class BlockPage(Model):
-    title: Text = Field({"*": "This site is not available in your region"})
-    text: Text = Field(
-        {
-            "*": "For legal reasons we cannot show this content where you are. If you "
-            "think this is a mistake, please get in touch."
-        }
+    title: Text = builtin_text("This page is not available in your region", "The heading.")
+    text: Text = builtin_text(
+        "For legal reasons we cannot show this content where you are. If you think this is "
+        "a mistake, please get in touch.",
+        "Why the visitor is blocked.",
     )
-    contact_label: Text = Field({"*": "Contact us"})
+    contact_label: Text = builtin_text("Contact us", "The link to site.contact_url.")
 
 
 class Geoblock(Model):
@@ -456,8 +482,9 @@ class Notification(Model):
 
 class OfflineNotice(Model):
     enabled: bool = False
-    text: Text = Field(
-        {"*": "You seem to be offline. Check your connection; the page carries on when it is back."}
+    text: Text = builtin_text(
+        "You appear to be offline. Check your connection; the page carries on once it is back.",
+        "Shown while the connection is down.",
     )
 
 

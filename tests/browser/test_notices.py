@@ -122,7 +122,7 @@ def test_block_page(page, context, demo_server):
     assert response.status == 451
     assert response.headers["cache-control"] == "no-store"
     assert page.get_attribute("html", "data-gk-notice") == "block"
-    assert page.locator("h1").text_content() == "This site is not available in your region"
+    assert page.locator("h1").text_content() == "This page is not available in your region"
     assert page.get_by_role("link", name="Contact us").get_attribute("href") == "/contact"
     assert page.locator(BANNER).count() == 0
     assert page.evaluate("document.documentElement.dataset.analytics") is None
