@@ -30,13 +30,13 @@ from .html.inject import (
     is_fragment_request,
     response_verdict,
 )
-from .http import Headers, vary_with
+from .http import Headers, set_cookie, vary_with
 from .notices import Page
 from .plan import Plan
 from .policy import LoadedPolicy, Policy, PolicyFile
 from .resources import Resources
 from .startup import check_startup, startup_error
-from .visitor import SCOPE_KEY, Visitor
+from .visitor import DEBUG_COOKIE, SCOPE_KEY, Visitor
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -197,6 +197,9 @@ class Visit:
             cookie = await consent.record_gpc(visitor, scope)
             if cookie is not None:
                 self.extra = [cookie]
+        if visitor.debug_place is not None:
+            remembered = set_cookie(DEBUG_COOKIE, visitor.debug_place, max_age=None)
+            self.extra = [*(self.extra or ()), remembered]
         await plan.app(scope, receive, self.send)
         injection = self.injection
         if injection is not None and not injection.done and self.passing is False:

@@ -50,7 +50,7 @@ from .notices.compose import Notices
 from .notices.offline import OfflineNotice
 from .policy import Policy
 from .resources import Resources
-from .visitor import Identifier, Visitor
+from .visitor import DEBUG_COOKIE, Identifier, Visitor
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -59,7 +59,7 @@ log = logging.getLogger("gatekeeper")
 
 ADBLOCK_COOKIE = "gk_adblock"
 # Every cookie gatekeeper itself sets: strictly necessary, by exact name.
-OWN_COOKIES = (ADBLOCK_COOKIE, DISMISSED_COOKIE, "gk_audit")
+OWN_COOKIES = (ADBLOCK_COOKIE, DISMISSED_COOKIE, "gk_audit", DEBUG_COOKIE)
 _PATH_SAFE = "/-._~!$&'()*+,;=:@%"
 
 

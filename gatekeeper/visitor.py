@@ -23,6 +23,9 @@ from .net import IPAddress, ProxyTrust, parse_ip
 from .policy.codes import GROUPS, check_place
 
 SCOPE_KEY = "gatekeeper.visitor"
+DEBUG_COOKIE = "gk_debug_place"
+"""Debug mode only: the `?gk_country=` a visit asked for, so its assets, baits and beacon
+are answered for the same place as its page."""
 
 # Self-declared crawlers and tools. Headless browsers are not listed: they run our scripts
 # and behave like visitors.
@@ -50,6 +53,7 @@ class Visitor:
         "consent",
         "cookies",
         "country",
+        "debug_place",
         "dnt",
         "gpc",
         "ip",
@@ -89,6 +93,8 @@ class Visitor:
         self.consent: ConsentView | None = None
         self.adblock: str | None = None
         self.tcf: Any = None
+        self.debug_place: str | None = None
+        """Debug mode: a place asked for in the query, to remember in DEBUG_COOKIE."""
 
     @property
     def places(self) -> tuple[str, ...]:
@@ -185,14 +191,15 @@ class Identifier:
         if geo is not None and self._clock() >= self._next_geo_check:
             self._check_geo(geo)
         ip, country, subdivision, located = self._places[key]
+        asked = None
         if self.debug:
-            place = _debug_place(scope, headers)
+            place, asked = _debug_place(scope, headers, self.cookies(headers.get(b"cookie")))
             if place:
                 country, _, region = place.partition("-")
                 subdivision, located = (place if region else None), True
         language = headers.get(b"accept-language")
         agent = headers.get(b"user-agent")
-        return Visitor(
+        found = Visitor(
             ip,
             country,
             subdivision,
@@ -204,6 +211,8 @@ class Identifier:
             headers,
             self.cookies(headers.get(b"cookie")),
         )
+        found.debug_place = asked
+        return found
 
     def _check_geo(self, geo: GeoReader) -> None:
         self._next_geo_check = self._clock() + geo.check_interval
@@ -228,18 +237,35 @@ class Identifier:
         return (address.ip, None, None, False)
 
 
-def _debug_place(scope: Mapping[str, Any], headers: Mapping[bytes, bytes]) -> str | None:
+def _debug_place(
+    scope: Mapping[str, Any], headers: Mapping[bytes, bytes], cookies: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """(the place to act as, the place the query asked for to remember) in debug mode:
+    the header first, then `?gk_country=`, then the visit's debug cookie."""
+    asked = None
     wanted = headers.get(b"x-gatekeeper-country", b"").decode("latin-1")
     if not wanted and b"gk_country=" in scope.get("query_string", b""):
         query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-        wanted = query.get("gk_country", "")
+        wanted = asked = query.get("gk_country", "")
     if not wanted:
-        return None
+        wanted = cookies.get(DEBUG_COOKIE, "")
+    if not wanted:
+        return None, None
     try:
         place = check_place(wanted)
     except ValueError:
-        return None
-    return None if place in GROUPS else place  # a group (EEA) is not a location
+        return None, None
+    if place in GROUPS:
+        return None, None  # a group (EEA) is not a location
+    return place, (place if asked is not None and cookies.get(DEBUG_COOKIE) != place else None)
 
 
-__all__ = ["SCOPE_KEY", "ConsentView", "Identifier", "Visitor", "parse_ip", "visitor"]
+__all__ = [
+    "DEBUG_COOKIE",
+    "SCOPE_KEY",
+    "ConsentView",
+    "Identifier",
+    "Visitor",
+    "parse_ip",
+    "visitor",
+]

@@ -181,3 +181,30 @@ async def test_reload_disabled_with_zero_interval(policy_file):
     await _edit(path, 'revision: "r1"', 'revision: "r2"')
     await _get(app)
     assert app.policy.site.revision == "r1"
+
+
+async def test_in_debug_mode_a_chosen_place_sticks_for_the_visit(policy_file):
+    inner = Recorder()
+    app = Gatekeeper(inner, policy=str(policy_file("debug: true\n")))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
+        page = await client.get("/?gk_country=DE")
+        assert "gk_debug_place=DE" in page.headers["set-cookie"]
+        assert inner.scopes[-1][SCOPE_KEY].country == "DE"
+        await client.get("/_gatekeeper/static/none.js")  # an asset of the page
+        beacon_like = await client.get("/later")
+        assert beacon_like.status_code == 200
+        assert inner.scopes[-1][SCOPE_KEY].country == "DE"  # from the cookie, no query
+        assert "set-cookie" not in beacon_like.headers  # already remembered
+        await client.get("/?gk_country=US-CA")
+        assert inner.scopes[-1][SCOPE_KEY].subdivision == "US-CA"
+
+
+async def test_without_debug_mode_the_place_cookie_means_nothing(policy_file):
+    inner = Recorder()
+    app = Gatekeeper(inner, policy=str(policy_file()))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
+        response = await client.get("/?gk_country=DE", headers={"Cookie": "gk_debug_place=DE"})
+        assert "set-cookie" not in response.headers
+        assert inner.scopes[-1][SCOPE_KEY].country is None
