@@ -25,31 +25,9 @@ from gatekeeper.html.inject import Injection, Snippets, response_verdict
 from gatekeeper.notices import Page
 
 from . import apps
-from .harness import Case, drive
+from .harness import Case, drive, scope_for
 
 STEPS = ("identify", "consent", "adblock", "rules", "notices", "injector")
-
-
-def scope_for(case: Case) -> dict[str, Any]:
-    raw = (
-        [(b"host", b"127.0.0.1")]
-        + [(k.encode(), v.encode()) for k, v in case.headers.items()]
-        + [(b"accept", b"text/html"), (b"user-agent", b"bench/1")]
-    )
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": case.path,
-        "raw_path": case.path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": raw,
-        "client": (case.client, 50000),
-        "server": ("127.0.0.1", 8000),
-    }
 
 
 def per_call(step: Callable[[], object], count: int = 2000, rounds: int = 5) -> float:

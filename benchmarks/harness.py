@@ -48,13 +48,31 @@ def served_cookie(port: int, action: str = "accept_all") -> str:
     return f"gk_consent={response.cookies['gk_consent']}"
 
 
-async def drive(app, case: Case, count: int) -> float:
-    """Requests per second of `app` for `case`, calling the ASGI app directly."""
+def scope_for(case: Case) -> dict:
+    """A fresh ASGI scope for one request of `case`, as a server would build it."""
     raw_headers = (
         [(b"host", b"127.0.0.1")]
         + [(k.encode(), v.encode()) for k, v in case.headers.items()]
         + [(b"accept", b"text/html"), (b"user-agent", b"bench/1")]
     )
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": case.path,
+        "raw_path": case.path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw_headers,
+        "client": (case.client, 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def drive(app, case: Case, count: int) -> float:
+    """Requests per second of `app` for `case`, calling the ASGI app directly."""
 
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -64,21 +82,7 @@ async def drive(app, case: Case, count: int) -> float:
 
     start = time.perf_counter()
     for _ in range(count):
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": case.path,
-            "raw_path": case.path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": list(raw_headers),
-            "client": (case.client, 50000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await app(scope, receive, send)
+        await app(scope_for(case), receive, send)
     return count / (time.perf_counter() - start)
 
 
