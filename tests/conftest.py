@@ -1,6 +1,7 @@
-"""Shared test fixtures.
+"""Fixtures for the whole suite.
 
-Tests that need something outside the repository (the shared test data, PostgreSQL,
+Test data (GeoIP databases, filter lists) lives in `tests/data/`, so a clone anywhere runs
+the whole suite. Tests that need a service outside the repository (PostgreSQL,
 Chromium) call `require(...)`: it skips with the reason on a developer machine and fails
 when `GATEKEEPER_TEST_STRICT=1`, which CI sets, so nothing silently stops being tested.
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
 STRICT = os.environ.get("GATEKEEPER_TEST_STRICT") == "1"
 
 
@@ -37,23 +38,15 @@ def require(condition: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    require(SHARED.is_dir(), f"shared test data not found at {SHARED}")
-    return SHARED
+def geoip_dir() -> Path:
+    """MaxMind's GeoIP2 test databases (tests/data/geoip/README.md)."""
+    return DATA / "geoip"
 
 
 @pytest.fixture(scope="session")
-def geoip_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "testdata" / "geoip"
-    require(path.is_dir(), f"MaxMind test databases not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def filterlists_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "testdata" / "filterlists"
-    require(path.is_dir(), f"filter lists not found at {path}")
-    return path
+def filterlists_dir() -> Path:
+    """EasyList and EasyPrivacy (tests/data/filterlists/README.md)."""
+    return DATA / "filterlists"
 
 
 SECRET = "test-secret-0123456789abcdef0123456789"

@@ -19,7 +19,6 @@ from gatekeeper.adblock.store import (
     VerdictRow,
     open_store,
 )
-from gatekeeper.adblock.views import View
 from gatekeeper.audit import ConsentLog
 from gatekeeper.policy import load_policy
 from tests.conftest import require
@@ -27,8 +26,10 @@ from tests.conftest import require
 PG_DSN = os.environ.get("GATEKEEPER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def view(day: str = "2026-11-27", country: str = "DE", group: str = "/") -> View:
-    return View(created=0.0, day=day, country=country, group=group)
+def key(
+    kind: str, day: str = "2026-11-27", country: str = "DE", group: str = "/"
+) -> tuple[str, str, str, str]:
+    return (day, country, group, kind)
 
 
 @pytest.mark.parametrize(
@@ -122,9 +123,9 @@ class FlakyStore:
 async def test_counts_are_batched_and_kept_when_the_store_fails(caplog) -> None:
     store = FlakyStore()
     counts = VerdictCounts(store, interval=0.01)
-    counts.add(view(), "blocked")
-    counts.add(view(), "blocked")
-    counts.add(view(country="FR"), "allowed")
+    counts.add(key("blocked"))
+    counts.add(key("blocked"))
+    counts.add(key("allowed", country="FR"))
     await asyncio.sleep(0.05)
     assert store.written == []
     assert "will retry" in caplog.text
@@ -133,33 +134,33 @@ async def test_counts_are_batched_and_kept_when_the_store_fails(caplog) -> None:
     assert store.written == [
         {("2026-11-27", "DE", "/", "blocked"): 2, ("2026-11-27", "FR", "/", "allowed"): 1}
     ]
-    counts.add(view(), "allowed")
-    counts.add(view(), "allowed", -1)  # a view that moved back: nothing to write
+    counts.add(key("allowed"))
+    counts.add(key("allowed"), -1)  # a view that moved back: nothing to write
     await counts.close()
     assert len(store.written) == 1
 
 
 async def test_close_gives_up_on_a_store_that_is_down(caplog) -> None:
     counts = VerdictCounts(FlakyStore(), interval=3600)
-    counts.add(view(), "no_js")
+    counts.add(key("opened"))
     await counts.close()
     assert counts.pending == {}
-    assert "1 adblock verdicts lost at shutdown" in caplog.text
+    assert "1 adblock counts lost at shutdown" in caplog.text
 
 
 async def test_close_writes_what_is_pending() -> None:
     store = FlakyStore()
     store.fail = False
     counts = VerdictCounts(store, interval=3600)
-    counts.add(view(), "no_js")
+    counts.add(key("image"))
     await counts.close()
-    assert store.written == [{("2026-11-27", "DE", "/", "no_js"): 1}]
+    assert store.written == [{("2026-11-27", "DE", "/", "image"): 1}]
 
 
 async def test_pending_counts_are_bounded() -> None:
     counts = VerdictCounts(None, max_keys=3)
     for n in range(10):
-        counts.add(view(group=f"/{n}"), "unknown")
+        counts.add(key("opened", group=f"/{n}"))
     assert len(counts.pending) == 3
 
 
