@@ -35,44 +35,44 @@ def test_a_view_is_counted_opened_where_it_is_rendered() -> None:
     assert (claim.country, claim.group, claim.issued) == ("DE", "/articles", int(T0))
 
 
-def test_a_view_whose_script_bait_arrived_is_allowed() -> None:
+async def test_a_view_whose_script_bait_arrived_is_allowed() -> None:
     d = detector()
     token = d.open("/articles/lock", "DE").decode()
     d.image(token)
     proof = d.script(token)
-    verdict, receipt = d.report(token, SEEN, proof=proof)
+    verdict, receipt = await d.report(token, SEEN, proof=proof)
     assert verdict == "allowed" and receipt
     assert counts(d) == {
         (DAY, "DE", "/articles", key): 1 for key in ("opened", "image", "allowed", "judged_image")
     }
 
 
-def test_without_the_proof_a_loaded_script_is_a_blockers_stub() -> None:
+async def test_without_the_proof_a_loaded_script_is_a_blockers_stub() -> None:
     d = detector()
     token = d.open("/", None).decode()
     other = d.open("/", None).decode()
-    assert d.report(token, SEEN)[0] == "blocked"  # loaded, yet never reached us
+    assert (await d.report(token, SEEN))[0] == "blocked"  # loaded, yet never reached us
     # A proof is bound to its view: another view's proof proves nothing here.
-    assert d.report(other, SEEN, proof=d.script(token))[0] == "blocked"
-    assert d.report(other, SEEN, proof="garbage")[0] == "blocked"
+    assert (await d.report(other, SEEN, proof=d.script(token)))[0] == "blocked"
+    assert (await d.report(other, SEEN, proof="garbage"))[0] == "blocked"
 
 
-def test_a_proof_from_any_process_with_the_keys_counts() -> None:
+async def test_a_proof_from_any_process_with_the_keys_counts() -> None:
     clock = Clock()
     here, there = detector(clock), detector(clock)  # two processes, one key
     token = here.open("/", None).decode()
-    assert here.report(token, SEEN, proof=there.script(token))[0] == "allowed"
+    assert (await here.report(token, SEEN, proof=there.script(token)))[0] == "allowed"
     stranger = detector(clock, keys=("another-secret-0123456789abcdef012345",))
-    assert here.report(token, SEEN, proof=stranger.script(token))[0] == "blocked"
+    assert (await here.report(token, SEEN, proof=stranger.script(token)))[0] == "blocked"
 
 
-def test_check_again_with_the_receipt_moves_the_count() -> None:
+async def test_check_again_with_the_receipt_moves_the_count() -> None:
     d = detector()
     token = d.open("/", None).decode()
-    verdict, receipt = d.report(token, FAILED)
+    verdict, receipt = await d.report(token, FAILED)
     assert verdict == "blocked"
     # The visitor turns the blocker off and checks again: a new probe arrives.
-    verdict, receipt = d.report(token, SEEN, proof=d.script(token), receipt=receipt)
+    verdict, receipt = await d.report(token, SEEN, proof=d.script(token), receipt=receipt)
     assert verdict == "allowed"
     assert counts(d) == {
         (DAY, "", "/", "opened"): 1,
@@ -81,12 +81,12 @@ def test_check_again_with_the_receipt_moves_the_count() -> None:
     }
 
 
-def test_a_receipt_works_in_another_process() -> None:
+async def test_a_receipt_works_in_another_process() -> None:
     clock = Clock()
     one, two = detector(clock), detector(clock)
     token = one.open("/", None).decode()
-    _, receipt = one.report(token, FAILED)
-    two.report(token, SEEN, proof=two.script(token), receipt=receipt)
+    _, receipt = await one.report(token, FAILED)
+    await two.report(token, SEEN, proof=two.script(token), receipt=receipt)
     assert counts(two) == {
         (DAY, "", "/", "blocked"): -1,
         (DAY, "", "/", "allowed"): 1,
@@ -94,21 +94,29 @@ def test_a_receipt_works_in_another_process() -> None:
     }
 
 
-def test_a_receipt_of_another_view_or_forged_is_ignored() -> None:
+async def test_a_receipt_of_another_view_or_forged_is_ignored() -> None:
     d = detector()
     first, second = d.open("/", None).decode(), d.open("/", None).decode()
-    _, receipt = d.report(first, FAILED)
-    d.report(second, FAILED, receipt=receipt)
-    d.report(second, FAILED, receipt="A" * 32)
+    _, receipt = await d.report(first, FAILED)
+    await d.report(second, FAILED, receipt=receipt)
+    await d.report(second, FAILED, receipt="A" * 32)
     assert counts(d)[(DAY, "", "/", "blocked")] == 2  # second counted once, first kept
 
 
-def test_the_same_report_twice_in_one_process_counts_once() -> None:
+async def test_the_same_report_twice_in_one_process_counts_once() -> None:
     d = detector()
     token = d.open("/", None).decode()
-    d.report(token, FAILED)
-    d.report(token, FAILED)  # a retried fetch, or a replay
+    await d.report(token, FAILED)
+    await d.report(token, FAILED)  # a retried fetch, or a replay
     assert counts(d)[(DAY, "", "/", "blocked")] == 1
+
+
+def test_an_image_bait_counts_once_per_view_here() -> None:
+    d = detector()
+    token = d.open("/", None).decode()
+    for _ in range(5):
+        d.image(token)  # the same view's image, fetched again (or replayed)
+    assert counts(d)[(DAY, "", "/", "image")] == 1
 
 
 def test_bait_hits_with_bad_tokens_count_nothing() -> None:
@@ -121,10 +129,41 @@ def test_bait_hits_with_bad_tokens_count_nothing() -> None:
     assert counts(d) == before
 
 
-def test_reports_need_a_valid_token() -> None:
+async def test_reports_need_a_valid_token() -> None:
     d = detector()
     with pytest.raises(TokenError):
-        d.report("x.y.z", SEEN)
+        await d.report("x.y.z", SEEN)
+
+
+async def test_a_receipt_replayed_to_the_same_process_moves_nothing() -> None:
+    d = detector()
+    token = d.open("/", None).decode()
+    _, first = await d.report(token, FAILED)
+    proof = d.script(token)
+    await d.report(token, SEEN, proof=proof, receipt=first)  # the real check again
+    moved = counts(d)
+    for _ in range(5):  # someone sends the first receipt again and again
+        verdict, _ = await d.report(token, SEEN, proof=proof, receipt=first)
+        assert verdict == "allowed"
+    assert counts(d) == moved
+    assert moved[(DAY, "", "/", "allowed")] == 1 and (DAY, "", "/", "blocked") not in moved
+
+
+async def test_checks_alternating_between_processes_count_the_view_once() -> None:
+    clock = Clock()
+    one, two = detector(clock), detector(clock)
+    token = one.open("/", None).decode()
+    _, receipt = await one.report(token, FAILED)  # blocked, on one
+    _, receipt = await two.report(token, SEEN, proof=two.script(token), receipt=receipt)
+    _, receipt = await one.report(token, FAILED, receipt=receipt)  # blocked again, on one
+    total: dict[tuple[str, str, str, str], int] = {}
+    for d in (one, two):
+        for key, n in counts(d).items():
+            total[key] = total.get(key, 0) + n
+    assert {k: n for k, n in total.items() if n} == {
+        (DAY, "", "/", "opened"): 1,
+        (DAY, "", "/", "blocked"): 1,
+    }
 
 
 def test_no_js_and_unknown_are_derived_when_read() -> None:
@@ -140,3 +179,7 @@ def test_no_js_and_unknown_are_derived_when_read() -> None:
     }  # fmt: skip
     # Counts still on their way from another process never go below zero.
     assert verdicts({"image": 1, "judged_image": 3, "allowed": 3})["no_js"] == 0
+    # Image requests replayed to many processes cannot make more no_js views than views.
+    assert verdicts({"opened": 2, "image": 50}) == {
+        "blocked": 0, "allowed": 0, "no_js": 2, "unknown": 0,
+    }  # fmt: skip
