@@ -129,3 +129,23 @@ def test_set_cookie_is_necessary_and_http_only() -> None:
         assert part in header
     _, plain = AdblockCookie([SECRET]).set_cookie(AdblockState(), secure=False)
     assert b"Secure" not in plain
+
+
+def test_a_forked_worker_mints_view_ids_of_its_own() -> None:
+    # Servers that import the app before forking their workers (gunicorn --preload) share
+    # one ViewTokens between processes: their views must not share ids.
+    import os
+
+    tokens = ViewTokens([SECRET])
+    tokens.mint("", "/")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one view id, then out
+        os.write(write, tokens.mint("", "/")[0])
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64)
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert len(child) == 10
+    assert child[:6] != tokens.mint("", "/")[0][:6]  # another process prefix
