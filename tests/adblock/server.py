@@ -1,9 +1,10 @@
 """The demo news site wrapped by Gatekeeper, served by uvicorn: for browser tests.
 
-    python -m tests.adblock.server --policy POLICY --port PORT [--flush S]
+    python -m tests.adblock.server --policy POLICY --port PORT
 
-A short flush interval lets a test read the counts with `gatekeeper adblock stats` within
-a second. On shutdown (SIGTERM) gatekeeper writes what is still pending.
+A short `shared.flush_seconds` in the policy lets a test read the counts with
+`gatekeeper adblock stats` within a second. On shutdown (SIGTERM) gatekeeper writes what
+is still pending.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--policy", required=True)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--flush", type=float, default=5.0)
     args = parser.parse_args()
     app = Gatekeeper(create_app(), policy=args.policy)
-    app.plan.adblock.detector.counts.interval = args.flush
     print(f"adblock test server on {args.port}", flush=True)
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, proxy_headers=False, log_level="warning",

@@ -70,6 +70,7 @@ adblock:
   notice:
     title: {{en: Ad blocker detected, de: Werbeblocker erkannt}}
 audit: {{store: "sqlite:///consent.db"}}
+shared: {{flush_seconds: 0.2}}
 """
 
 
@@ -83,7 +84,7 @@ def start(folder: Path, host: str, mode: str) -> Server:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.adblock.server", "--policy", str(policy),
-         "--port", str(port), "--flush", "0.2"],
+         "--port", str(port)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     return Server(host, port, policy, process)
