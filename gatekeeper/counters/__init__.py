@@ -60,6 +60,10 @@ def day_of(timestamp: float) -> str:
     return _DAYS[int(timestamp // 86400)]
 
 
+def _loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
 class Counters:
     """The counts of one database, added up in memory and written in batches."""
 
@@ -74,6 +78,7 @@ class Counters:
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
         self._closing = False
+        self._writing: asyncio.Future[bool] | None = None
 
     def add(self, table: Table, key: Key, delta: int = 1) -> None:
         """Add `delta` to the count of `key` (its table's columns) in `table`."""
@@ -110,25 +115,40 @@ class Counters:
 
     async def _later(self) -> None:
         # Wait an interval to gather a batch, write it; while the store is down, try again
-        # every interval, so nothing waits for the next count to be written.
+        # every interval, so nothing waits for the next count to be written. Counts added
+        # while a batch was being written go in the next one: the task ends only when
+        # nothing is pending.
         while True:
             await asyncio.sleep(self.interval)
-            if await self.flush():
+            if await self.flush() and not any(self.pending.values()):
                 return
 
     async def flush(self) -> bool:
         """Write what is pending; on failure keep it for the next attempt. True when
-        nothing is left pending."""
+        nothing is left pending (but what was added meanwhile)."""
+        writing = self._writing
+        if writing is not None and not writing.done() and writing.get_loop() is _loop():
+            await asyncio.wait([writing])  # one batch at a time, in order
         batch = {table: self.of(table) for table in self.pending}
         batch = {table: counts for table, counts in batch.items() if counts}
         self.pending = {}
         self._size = 0
         if not batch or self.store is None:
             return True
+        # Shielded: a batch being written is finished even when the task that started it
+        # is cancelled (at shutdown), and close() waits for it above.
+        self._writing = asyncio.ensure_future(self._write(batch))
+        return await asyncio.shield(self._writing)
+
+    async def _write(self, batch: dict[Table, dict[Key, int]]) -> bool:
+        assert self.store is not None
         try:
             await self.store.add(batch)
-        except StoreUnavailable as exc:
-            log.warning("counts not written yet (will retry): %s", exc)
+        except Exception as exc:  # kept for the next attempt, whatever went wrong
+            if isinstance(exc, StoreUnavailable):
+                log.warning("counts not written yet (will retry): %s", exc)
+            else:
+                log.exception("writing counts failed (will retry)")
             for table, counts in batch.items():
                 for key, n in counts.items():
                     self._put(table, key, n)

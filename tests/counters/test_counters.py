@@ -93,3 +93,47 @@ async def test_what_was_written_stays_when_the_process_dies(tmp_path: Path) -> N
     counts.add(BLOCKS, ("2026-11-27", "DE", "r"), 1)  # pending when the process "dies"
     fresh = Counters(open_counter_store(url))
     assert await fresh.rows(BLOCKS) == [("2026-11-27", "DE", "r", 3)]
+
+
+class SlowStore(FlakyStore):
+    """A store whose writes wait until they are let through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = False
+        self.started = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def add(self, batch) -> None:  # type: ignore[no-untyped-def]
+        self.started.set()
+        await self.go.wait()
+        await super().add(batch)
+
+
+async def test_counts_added_while_a_batch_is_written_are_written_next() -> None:
+    store = SlowStore()
+    counts = Counters(store, interval=0.01)
+    counts.add(VIEWS, KEY)
+    await asyncio.wait_for(store.started.wait(), 5)
+    counts.add(BLOCKS, ("2026-11-27", "DE", "r"))  # arrives while the first batch is written
+    store.go.set()
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if len(store.written) == 2:
+            break
+    assert store.written == [{VIEWS: {KEY: 1}}, {BLOCKS: {("2026-11-27", "DE", "r"): 1}}]
+    await counts.close()
+
+
+async def test_shutdown_finishes_the_batch_in_flight() -> None:
+    store = SlowStore()
+    counts = Counters(store, interval=0.01)
+    counts.add(VIEWS, KEY)
+    await asyncio.wait_for(store.started.wait(), 5)
+    counts.add(VIEWS, KEY)
+    closing = asyncio.ensure_future(counts.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # waits for the batch being written
+    store.go.set()
+    await asyncio.wait_for(closing, 5)
+    assert store.written == [{VIEWS: {KEY: 1}}, {VIEWS: {KEY: 1}}]
