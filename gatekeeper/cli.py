@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .adblock.cli import register as register_adblock
 from .audit.cli import register as register_audit
+from .counters.cli import register as register_counts
 from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
 from .i18n.coverage import language_findings
@@ -94,6 +95,18 @@ def _policy_or_exit(path: str) -> Policy:
         raise SystemExit(USAGE) from None
 
 
+def served_app() -> object:
+    """The app `gatekeeper serve --workers N` runs in each worker process (a uvicorn
+    factory): the app and policy named on the command line, wrapped."""
+    from uvicorn.importer import import_from_string
+
+    from .middleware import Gatekeeper
+
+    sys.path.insert(0, os.getcwd())
+    app = import_from_string(os.environ["GATEKEEPER_SERVE_APP"])
+    return Gatekeeper(app, policy=os.environ["GATEKEEPER_SERVE_POLICY"])
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.importer import ImportFromStringError, import_from_string
@@ -115,7 +128,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"gatekeeper: serving {args.app} on http://{args.host}:{args.port}/", flush=True)
     # gatekeeper decides the client address from policy.trusted_proxies; uvicorn's own
     # proxy-header handling would rewrite it first, from a trust list we don't control.
-    uvicorn.run(wrapped, host=args.host, port=args.port, proxy_headers=False, log_level="info")
+    options = {"host": args.host, "port": args.port, "proxy_headers": False, "log_level": "info"}
+    if args.workers > 1:
+        # Worker processes import the app themselves: they find it through these.
+        os.environ["GATEKEEPER_SERVE_APP"] = args.app
+        os.environ["GATEKEEPER_SERVE_POLICY"] = str(Path(args.policy).resolve())
+        uvicorn.run("gatekeeper.cli:served_app", factory=True, workers=args.workers, **options)
+        return OK
+    uvicorn.run(wrapped, **options)
     return OK
 
 
@@ -155,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--policy", required=True, metavar="FILE")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes (default 1)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     check = commands.add_parser(
@@ -181,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_geoip(commands)
     register_adblock(commands)
     register_tcf(commands)
+    register_counts(commands)
     return parser
 
 

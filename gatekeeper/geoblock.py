@@ -25,12 +25,14 @@ import ipaddress
 import json
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
+from .counters import Counters, Table, day_of
 from .geo import GeoReader
 from .html.render import localise
 from .http import Headers, request_host
@@ -42,6 +44,7 @@ from .policy.schema import GeoRule
 from .visitor import Visitor
 
 __all__ = [
+    "BLOCKS",
     "BlockCounter",
     "CountryRules",
     "Decision",
@@ -269,17 +272,29 @@ def _contact_findings(policy: Policy) -> list[str]:
 # --- the ASGI stage ----------------------------------------------------------------------
 
 
-class BlockCounter:
-    """Blocked requests counted by (country, rule); country None means unknown."""
+BLOCKS = Table("geoblock_blocks", ("day", "country", "rule"))
+"""Blocked requests per day, country ("" when unknown) and rule, across every process."""
 
-    def __init__(self) -> None:
+
+class BlockCounter:
+    """Blocked requests counted by (country, rule); country None means unknown.
+
+    `snapshot()` is this process's count since it started; with `counters`, every block
+    is also added to the deployment's database (table `geoblock_blocks`, per day), where
+    all processes and hosts add up (`gatekeeper counts`).
+    """
+
+    def __init__(self, counters: Counters | None = None) -> None:
         self._counts: Counter[tuple[str | None, str]] = Counter()
-        # The stage may be shared by event loops in several threads.
+        self.counters = counters
+        # The counter may be shared by event loops in several threads.
         self._lock = threading.Lock()
 
     def add(self, country: str | None, rule: str) -> None:
         with self._lock:
             self._counts[(country, rule)] += 1
+            if self.counters is not None:
+                self.counters.add(BLOCKS, (day_of(time.time()), country or "", rule))
 
     def snapshot(self) -> dict[tuple[str | None, str], int]:
         with self._lock:

@@ -26,11 +26,11 @@ from urllib.parse import quote
 from .adblock import AdblockFeature
 from .adblock.detector import Detector
 from .adblock.stats import VerdictCounts
-from .adblock.store import open_store as open_verdict_store
 from .adblock.token import ViewTokens
 from .audit import ConsentLog
 from .audit.view import AuditorView
 from .consent import ConsentFeature
+from .counters import Counters, open_counter_store
 from .endpoints import Endpoints, Route, safe_next
 from .geo import GeoDatabaseError, GeoReader
 from .geo.anonymous import AnonymousReader, open_anonymous
@@ -39,6 +39,7 @@ from .html.assets import Assets
 from .html.render import Renderer
 from .http import CookieJar
 from .language import LanguageNegotiator
+from .limits import Limits
 from .memo import Memo
 from .net import ProxyTrust
 from .notices import DISMISSED_COOKIE, NoticeSource
@@ -50,6 +51,7 @@ from .notices.compose import Notices
 from .notices.offline import OfflineNotice
 from .policy import Policy
 from .resources import Resources
+from .shared import SharedStore
 from .visitor import DEBUG_COOKIE, Identifier, Visitor
 
 Scope = MutableMapping[str, Any]
@@ -114,11 +116,33 @@ class Plan:
             ("consent-log", policy.audit), lambda: ConsentLog.from_policy(policy)
         )
 
-        self.consent = (
-            ConsentFeature(policy, self.log, renderer, css_url, own_cookies=OWN_COOKIES)
-            if policy.consent.enabled
-            else None
+        # What processes and hosts share: counts in the audit.store database, limits (and
+        # re-checked adblock views) in shared.redis when it is set.
+        shared = policy.shared
+        self.shared: SharedStore | None = resources.get(
+            ("shared", shared.redis, shared.namespace),
+            lambda: SharedStore(shared.redis, namespace=shared.namespace) if shared.redis else None,
         )
+        store = policy.audit.store
+        self.counters: Counters = resources.get(
+            ("counters", store), lambda: Counters(open_counter_store(store))
+        )
+        self.counters.interval = shared.flush_seconds
+        self.limits: Limits = resources.get(
+            ("limits", policy.limits, shared.redis, shared.namespace),
+            lambda: Limits(policy, self.shared),
+        )
+        self.consent: ConsentFeature | None = None
+        if policy.consent.enabled:
+            self.consent = ConsentFeature(
+                policy,
+                self.log,
+                renderer,
+                css_url,
+                own_cookies=OWN_COOKIES,
+                counters=self.counters,
+                gpc_limit=self.limits.gpc,
+            )
         self.adblock = AdblockFeature(policy, detector=self._detector(policy, resources))
         bar = NotificationBar(
             policy.notifications, renderer, policy.languages.available, policy.prefix
@@ -149,12 +173,14 @@ class Plan:
             css_url=css_url,
             js_url=assets.url("gatekeeper.js"),
         )
-        self.endpoints = Endpoints(policy.prefix, routes, static=assets.serve)
+        self.endpoints = Endpoints(policy.prefix, self.limits.apply(routes), static=assets.serve)
         self.rules = CountryRules(policy, anonymous=anonymous, geo_available=self.geo is not None)
         self.refusal = Refusal(
             policy,
             page=BlockPage(policy, renderer, css_url).render,
-            counter=resources.get(("block-counter",), BlockCounter),
+            counter=resources.get(
+                ("block-counter", policy.audit.store), lambda: BlockCounter(self.counters)
+            ),
         )
         self.identifier = Identifier(
             proxies=ProxyTrust(policy.trusted_proxies, policy.proxy_headers),
@@ -166,19 +192,17 @@ class Plan:
         self.next_values: Mapping[tuple[str, bytes], tuple[bytes, bytes]] = Memo(_next_values, 4096)
         self.max_hold = 64 * 1024
 
-    @staticmethod
-    def _detector(policy: Policy, resources: Resources) -> Detector | None:
-        """The adblock views and counts, kept while the keys and the store stay the same."""
+    def _detector(self, policy: Policy, resources: Resources) -> Detector | None:
+        """The adblock tokens and counts, kept while the keys and the stores stay the same."""
         if policy.adblock.mode == "off":
             return None
 
         def open_detector() -> Detector:
-            counts = VerdictCounts(open_verdict_store(policy.audit.store))
-            return Detector(ViewTokens(policy.secret_keys), counts)
+            tokens = ViewTokens(policy.secret_keys)
+            return Detector(tokens, VerdictCounts(self.counters), shared=self.shared)
 
-        return resources.get(
-            ("adblock-detector", policy.secret_keys, policy.audit.store), open_detector
-        )
+        key = ("adblock-detector", policy.secret_keys, policy.audit.store, policy.shared.redis)
+        return resources.get(key, open_detector)
 
     async def close(self) -> None:
         """Nothing of its own: resources are closed by their owner."""

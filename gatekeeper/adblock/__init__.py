@@ -10,7 +10,8 @@ verdict by day, country and path group in the policy's database
 (`gatekeeper adblock stats`).
 
 The feature plugs into the request path through the feature protocol: `routes()`,
-`read(visitor)` on every request, `open(page)` for each page view, `close()` at shutdown.
+`read(visitor)` on every request, `open(page)` for each page view. Its beacon and
+dismiss endpoints are rate-limited per client network by gatekeeper.limits.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..counters import Counters, open_counter_store
 from ..endpoints import Request, Response, Route, json_response, redirect_to
 from ..memo import Memo
 from ..notices import Page
@@ -30,9 +32,8 @@ from .beacon import Beacon
 from .cli import summarise
 from .cookie import AdblockCookie, AdblockState
 from .detector import Detector
-from .ratelimit import RateLimiter
 from .stats import VerdictCounts
-from .store import Filter, open_store
+from .store import Filter
 from .token import ViewTokens
 from .verdict import VERDICTS, Evidence, Report, Verdict, judge
 
@@ -50,9 +51,9 @@ __all__ = [
 class AdblockFeature:
     """The adblock feature of one policy.
 
-    `detector` holds the open views and the counts; it outlives a policy revision (the
-    middleware keeps it while the secret keys and the store stay the same). Without one,
-    the feature makes its own, counting into the policy's database.
+    `detector` holds the view tokens and the counts; it outlives a policy revision (the
+    plan keeps it while the secret keys, the store and the shared store stay the same).
+    Without one, the feature makes its own, counting into the policy's database.
     """
 
     def __init__(
@@ -60,7 +61,6 @@ class AdblockFeature:
         policy: Policy,
         *,
         detector: Detector | None = None,
-        limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         config = policy.adblock
@@ -71,9 +71,9 @@ class AdblockFeature:
         self.clock = clock
         self.cookie = AdblockCookie(policy.secret_keys, clock=clock)
         if detector is None:
-            store = open_store(policy.audit.store) if self.enabled else None
+            counters = Counters(open_counter_store(policy.audit.store) if self.enabled else None)
             detector = Detector(
-                ViewTokens(policy.secret_keys, clock=clock), VerdictCounts(store), clock=clock
+                ViewTokens(policy.secret_keys, clock=clock), VerdictCounts(counters), clock=clock
             )
         self.detector = detector
         self.baits = Baits(
@@ -83,9 +83,7 @@ class AdblockFeature:
             config.baits.cosmetic_class,
             self.detector,
         )
-        self.beacon = Beacon(
-            self.detector, self.cookie, limiter if limiter is not None else RateLimiter()
-        )
+        self.beacon = Beacon(self.detector, self.cookie)
         paths, exempt = compile_globs(config.paths), compile_globs(config.exempt_paths)
         self._applies: Memo[str, bool] = Memo(
             lambda path: self.enabled and paths(path) and not exempt(path), 4096
@@ -154,5 +152,4 @@ class AdblockFeature:
         return out
 
     async def close(self) -> None:
-        """Count every open view and write the pending counts (call at shutdown)."""
-        await self.detector.close()
+        """Nothing of its own: the counts belong to the deployment's `Counters`."""

@@ -17,7 +17,6 @@ from typing import Any
 from ..endpoints import BadRequest, Request, Response, Route, json_response
 from .cookie import AdblockCookie, AdblockState
 from .detector import Detector
-from .ratelimit import RateLimiter
 from .token import TokenError
 from .verdict import Report
 
@@ -66,22 +65,18 @@ def parse_report(body: bytes) -> tuple[object, Report, dict[str, Any]]:
 
 
 class Beacon:
-    def __init__(self, detector: Detector, cookie: AdblockCookie, limiter: RateLimiter) -> None:
+    """The endpoint; its rate limit per client network is gatekeeper.limits' (`beacon`)."""
+
+    def __init__(self, detector: Detector, cookie: AdblockCookie) -> None:
         self.detector = detector
         self.cookie = cookie
-        self.limiter = limiter
 
     async def handle(self, request: Request) -> Response:
-        client = str(request.visitor.ip) if request.visitor.ip is not None else "unknown"
-        if not self.limiter.allow(client):
-            response = json_response({"error": "too many reports; try again shortly"}, 429)
-            response.headers.append((b"retry-after", b"2"))
-            return response
         if request.content_type not in _TYPES:
             raise BadRequest("send the report as application/json or text/plain", 415)
         token, report, extra = parse_report(request.body)
         try:
-            verdict, receipt = self.detector.report(token, report, **extra)
+            verdict, receipt = await self.detector.report(token, report, **extra)
         except TokenError as exc:
             raise BadRequest(exc.reason, exc.status) from None
         response = json_response({"verdict": verdict, "receipt": receipt})

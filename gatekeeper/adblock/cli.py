@@ -75,15 +75,19 @@ def verdicts(counts: dict[str, int]) -> dict[str, int]:
 
     Beacons are counted as judged (blocked, allowed, unknown) when they arrive. The rest
     is derived: a view whose image bait arrived but that never reported ran no JavaScript
-    (no_js = images - judged views that saw their image); a view that did neither is
-    unknown (opened - judged - no_js). Rows written before views were counted this way
-    hold final verdicts and add in as they are.
+    (no_js = images - judged views that saw their image, at most opened - judged); a view
+    that did neither is unknown (opened - judged - no_js). Rows written before views were
+    counted this way hold final verdicts and add in as they are.
     """
     out = {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
     judged = out["blocked"] + out["allowed"] + out["unknown"]
-    no_js = max(0, counts.get("image", 0) - counts.get("judged_image", 0))
+    opened = counts.get("opened", 0)
+    # Never more no_js views than views that did not report: image bait requests sent
+    # again to other processes (each dedupes its own) cannot inflate it past that.
+    images = counts.get("image", 0) - counts.get("judged_image", 0)
+    no_js = max(0, min(images, opened - judged))
     out["no_js"] += no_js
-    out["unknown"] += max(0, counts.get("opened", 0) - judged - no_js)
+    out["unknown"] += max(0, opened - judged - no_js)
     return out
 
 

@@ -82,13 +82,20 @@ class ViewTokens:
         ]
         self.max_age = max_age
         self._clock = clock
-        # Unique view ids without a system call per view: this process's random prefix
-        # and a counter.
+        # Unique view ids without randomness per view: this process's random prefix and a
+        # counter, drawn again in a process forked after this was made (gunicorn with
+        # --preload, or a server that imports the app before it forks its workers), or
+        # two workers would hand out the same ids.
+        self._pid = os.getpid()
         self._process = os.urandom(6)
         self._counter = itertools.count()
 
     def mint(self, country: str, group: str) -> tuple[bytes, bytes]:
         """A new view's id and token (both bytes; the token is ASCII)."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._process = os.urandom(6)
+            self._counter = itertools.count()
         head = _HEAD.pack(
             self._process,
             next(self._counter) & 0xFFFFFFFF,

@@ -19,10 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..audit import ConsentEvent, ConsentLog, LogUnavailable
+from ..counters import Counters, Table, day_of
 from ..endpoints import Route
 from ..html.render import Renderer
 from ..html.stream import Transform
 from ..http import Headers, expire_cookies, request_host, set_cookie, vary_with
+from ..limits import Limit
 from ..memo import Memo
 from ..notices.banner import consent_mode_keys
 from ..policy import Policy
@@ -34,7 +36,13 @@ from .modes import Jurisdictions
 from .state import Consent, ConsentCookie, ConsentState, new_consent_id
 from .texts import ShownTexts
 
-__all__ = ["Consent", "ConsentCookie", "ConsentFeature", "ConsentState"]
+__all__ = ["GPC_SIGNALS", "Consent", "ConsentCookie", "ConsentFeature", "ConsentState"]
+
+GPC_SIGNALS = Table("gpc_signals", ("day", "country", "kind"))
+"""GPC signals honoured per day and country, by kind: `pending` (a request without a
+consent cookie: honoured, answered with a cookie, nothing written), `recorded` (a record
+written to the consent log), `deferred` (over the limit, or the log was down: written on
+a later page view)."""
 
 log = logging.getLogger("gatekeeper.consent")
 
@@ -50,8 +58,13 @@ class ConsentFeature:
         css_url: str,
         *,
         own_cookies: Iterable[str] = (),
+        counters: Counters | None = None,
+        gpc_limit: Limit | None = None,
     ) -> None:
         self.policy = policy
+        # Where GPC signals without a record are counted, and the limit on writing them.
+        self.counters = counters
+        self.gpc_limit = gpc_limit
         self.log = log
         self.cookie = ConsentCookie(policy)
         self.jurisdictions = Jurisdictions(policy.consent.modes, policy.consent.gpc_places)
@@ -212,17 +225,42 @@ class ConsentFeature:
     async def record_gpc(
         self, visitor: Visitor, scope: Mapping[str, Any]
     ) -> tuple[bytes, bytes] | None:
-        """Log the GPC opt-out once per consent id; the cookie remembers that it was."""
+        """Record the GPC opt-out once per visitor; returns the consent cookie to set.
+
+        A request without a consent cookie writes nothing: it is counted (table
+        `gpc_signals`, kind `pending`) and answered with a cookie holding a new consent
+        id, so a flood of cookie-less requests costs neither disk syncs nor log growth.
+        The record is written when a browser comes back with that cookie (or any consent
+        cookie whose id has no GPC record yet), at most `limits.gpc_records` per client
+        network; the cookie then remembers it. The opt-out itself holds on every
+        request either way (GPC never needs a record to refuse).
+        """
         consent = visitor.consent
         assert isinstance(consent, Consent)
         state = consent.state
         now = time.time()
-        consent_id = state.consent_id if state else new_consent_id()
+        secure = scope.get("scheme") == "https"
+        if state is None:
+            self._count_gpc(visitor, now, "pending")
+            pending = ConsentState(
+                consent_id=new_consent_id(),
+                revision=self.policy.site.revision,
+                choices={},
+                decided_at=int(now),
+                mode=consent.mode,
+                gpc_recorded=False,
+                decided=False,
+            )
+            visitor.consent = self.consent(pending, consent.mode, consent.gpc)
+            return self.state_cookie(pending, secure)
+        if self.gpc_limit is not None and not await self.gpc_limit.allow(visitor.ip):
+            self._count_gpc(visitor, now, "deferred")
+            return None  # written on a later page view
         try:
             await self.record(
                 visitor,
                 page=scope["path"],
-                consent_id=consent_id,
+                consent_id=state.consent_id,
                 event="gpc",
                 categories=consent.categories(),
                 method="gpc@header",
@@ -230,21 +268,15 @@ class ConsentFeature:
                 now=now,
             )
         except LogUnavailable as exc:
-            # The opt-out holds anyway (GPC never needs a record to refuse); we try to
-            # record it again on the next page view.
+            # The opt-out holds anyway; we try to record it again on the next page view.
             log.warning("GPC signal not recorded, will retry: %s", exc)
+            self._count_gpc(visitor, now, "deferred")
             return None
-        if state is None:
-            state = ConsentState(
-                consent_id=consent_id,
-                revision=self.policy.site.revision,
-                choices={},
-                decided_at=int(now),
-                mode=consent.mode,
-                gpc_recorded=True,
-                decided=False,
-            )
-        else:
-            state = replace(state, gpc_recorded=True)
+        self._count_gpc(visitor, now, "recorded")
+        state = replace(state, gpc_recorded=True)
         visitor.consent = self.consent(state, consent.mode, consent.gpc)
-        return self.state_cookie(state, scope.get("scheme") == "https")
+        return self.state_cookie(state, secure)
+
+    def _count_gpc(self, visitor: Visitor, now: float, kind: str) -> None:
+        if self.counters is not None:
+            self.counters.add(GPC_SIGNALS, (day_of(now), visitor.country or "", kind))

@@ -535,6 +535,66 @@ class Audit(Model):
     view: AuditView = AuditView()
 
 
+class RateLimit(Model):
+    per_minute: float = Field(gt=0, description="Tokens added per minute.")
+    burst: int = Field(ge=1, description="Requests allowed at once before the refill counts.")
+
+
+class Limits(Model):
+    ipv4_prefix: int = Field(
+        32, ge=8, le=32, description="IPv4 clients are counted per network of this size."
+    )
+    ipv6_prefix: int = Field(
+        64,
+        ge=16,
+        le=128,
+        description="IPv6 clients are counted per network of this size: a home connection "
+        "holds a whole /64.",
+    )
+    beacon: RateLimit = Field(
+        RateLimit(per_minute=30, burst=10), description="Adblock reports per client network."
+    )
+    consent: RateLimit = Field(
+        RateLimit(per_minute=60, burst=30), description="Consent posts per client network."
+    )
+    dismiss: RateLimit = Field(
+        RateLimit(per_minute=60, burst=30),
+        description="Dismissals (adblock notice, notifications) per client network.",
+    )
+    gpc_records: RateLimit = Field(
+        RateLimit(per_minute=30, burst=30),
+        description="GPC signals written to the consent log per client network; the rest "
+        "is written on a later page view.",
+    )
+
+
+def _empty_is_none(value: object) -> object:
+    # "${GATEKEEPER_REDIS:-}" with the variable unset: no Redis.
+    return None if value == "" else value
+
+
+class Shared(Model):
+    redis: Annotated[str | None, BeforeValidator(_empty_is_none)] = Field(
+        None,
+        pattern=r"^(redis|rediss|unix)://",
+        description="Redis shared by every process and host (redis://host:6379/0): rate "
+        "limits and re-checked adblock views are decided there. Without it each process "
+        "decides alone.",
+    )
+    namespace: str = Field(
+        "gatekeeper",
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Prefix of gatekeeper's Redis keys; one per site sharing a Redis.",
+    )
+    flush_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="How often each process writes its counts (adblock, country blocks, "
+        "GPC) to the audit.store database.",
+    )
+
+
 class Templates(Model):
     directory: Path | None = Field(
         None, description="Folder whose templates override the built-in ones, file by file."
@@ -843,6 +903,8 @@ class Policy(Model):
             if category.required:
                 raise ValueError(f"{key}: {name!r} is required, so no choice can turn it off")
         return tcf
+    limits: Limits = Limits()
+    shared: Shared = Shared()
 
     @field_validator("secret_keys")
     @classmethod

@@ -110,3 +110,18 @@ def test_runs_as_a_module(recorded: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "37.5%" in done.stdout
+
+
+def test_stats_derive_no_js_and_unknown_from_the_events(policy_file, capsys) -> None:
+    path = policy_file('audit: {store: "sqlite:///consent.db"}')
+    store = open_store(load_policy(path).audit.store)
+    # Four views opened in JP: one reported allowed (it had seen its image), one more
+    # loaded the image and never reported, two did nothing.
+    events = {"opened": 4, "image": 2, "judged_image": 1, "allowed": 1}
+    asyncio.run(store.add({("2026-11-29", "JP", "/", kind): n for kind, n in events.items()}))
+    assert cli.main(["stats", "--policy", str(path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert row == {
+        "day": "2026-11-29", "country": "JP", "path": "/", "blocked": 0, "allowed": 1,
+        "no_js": 1, "unknown": 2, "views": 4, "blocked_rate": 0.0,
+    }  # fmt: skip

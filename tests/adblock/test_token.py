@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from gatekeeper.adblock.cookie import AdblockCookie, AdblockState
@@ -14,10 +16,13 @@ OTHER = "another-secret-0123456789abcdef012345"
 
 def test_a_minted_token_names_its_view() -> None:
     tokens = ViewTokens([SECRET])
-    view_id, token = tokens.mint()
-    assert tokens.check(token) == view_id
-    assert len(token) < 80 and token.count(".") == 2
-    assert tokens.mint()[0] != view_id
+    view_id, token = tokens.mint("DE", "/articles")
+    claim = tokens.check(token.decode())
+    assert (claim.view_id, claim.country, claim.group) == (view_id, "DE", "/articles")
+    assert len(token) < 80
+    assert tokens.mint("DE", "/articles")[0] != view_id
+    assert ViewTokens([SECRET]).mint("DE", "/")[0] != view_id  # another process
+    assert tokens.check(tokens.mint("", "/")[1].decode()).country == ""
 
 
 @pytest.mark.parametrize(
@@ -28,8 +33,9 @@ def test_a_minted_token_names_its_view() -> None:
         ("", 400),
         ("not a token", 400),
         ("a" * 300, 400),
-        ("a.b.c", 403),
-        ("<script>.x.y", 400),
+        ("a.b.c", 400),
+        ("<script>" * 8, 400),
+        ("A" * 43, 403),
     ],
 )
 def test_bad_tokens_are_refused_with_a_reason(token: object, status: int) -> None:
@@ -39,29 +45,53 @@ def test_bad_tokens_are_refused_with_a_reason(token: object, status: int) -> Non
 
 
 def test_a_forged_token_is_refused() -> None:
-    _, token = ViewTokens([OTHER]).mint()
+    _, token = ViewTokens([OTHER]).mint("DE", "/")
     with pytest.raises(TokenError, match="signature"):
-        ViewTokens([SECRET]).check(token)
-    view_id, signature = token.split(".", 1)
-    with pytest.raises(TokenError):
-        ViewTokens([SECRET]).check("x" + view_id[1:] + "." + signature)
+        ViewTokens([SECRET]).check(token.decode())
+    # Changing what it says (the country, here) breaks the signature.
+    _, mine = ViewTokens([SECRET]).mint("DE", "/")
+    data = bytearray(base64.urlsafe_b64decode(mine + b"=" * (-len(mine) % 4)))
+    data[14:16] = b"US"  # after the process id, counter and issue time
+    bent = base64.urlsafe_b64encode(bytes(data)).rstrip(b"=").decode()
+    with pytest.raises(TokenError, match="signature"):
+        ViewTokens([SECRET]).check(bent)
 
 
 def test_tokens_expire() -> None:
     clock = Clock()
     tokens = ViewTokens([SECRET], max_age=60, clock=clock)
-    _, token = tokens.mint()
+    _, token = tokens.mint("", "/")
     clock.now += 61
     with pytest.raises(TokenError, match="expired") as caught:
-        tokens.check(token)
+        tokens.check(token.decode())
     assert caught.value.status == 403
 
 
 def test_key_rotation_keeps_old_tokens_valid() -> None:
-    view_id, token = ViewTokens([SECRET]).mint()
-    assert ViewTokens([OTHER, SECRET]).check(token) == view_id  # new key first, old kept
-    _, fresh = ViewTokens([OTHER, SECRET]).mint()
-    assert ViewTokens([OTHER]).check(fresh)  # signed with the new (first) key
+    view_id, token = ViewTokens([SECRET]).mint("", "/")
+    # New key first, old kept.
+    assert ViewTokens([OTHER, SECRET]).check(token.decode()).view_id == view_id
+    _, fresh = ViewTokens([OTHER, SECRET]).mint("", "/")
+    assert ViewTokens([OTHER]).check(fresh.decode())  # signed with the new (first) key
+
+
+def test_proofs_and_receipts_are_bound_to_their_view_and_keys() -> None:
+    tokens = ViewTokens([SECRET])
+    view, other = tokens.mint("", "/")[0], tokens.mint("", "/")[0]
+    proof = tokens.proof(view, b"script")
+    assert tokens.check_proof(view, b"script", proof)
+    assert not tokens.check_proof(other, b"script", proof)
+    assert not tokens.check_proof(view, b"image", proof)
+    assert not ViewTokens([OTHER]).check_proof(view, b"script", proof)
+    assert ViewTokens([OTHER, SECRET]).check_proof(view, b"script", proof)
+    for bad in (None, 5, "", "!!", "A" * 40):
+        assert not tokens.check_proof(view, b"script", bad)
+    receipt = tokens.receipt(view, b"a1")
+    assert tokens.check_receipt(view, receipt) == b"a1"
+    assert tokens.check_receipt(other, receipt) is None
+    assert ViewTokens([OTHER]).check_receipt(view, receipt) is None
+    for bad in (None, 5, "", "!!", "A" * 100, receipt[:-2] + "AA"):
+        assert tokens.check_receipt(view, bad) is None
 
 
 def test_the_cookie_round_trips_and_resists_tampering() -> None:
@@ -71,9 +101,9 @@ def test_the_cookie_round_trips_and_resists_tampering() -> None:
     assert cookie.loads(value.replace("blocked", "allowed", 1)) is None
     assert cookie.loads(AdblockCookie([OTHER]).dumps(AdblockState("allowed"))) is None
     assert cookie.loads("garbage") is None
-    header = f"a=b; gk_adblock={value}; c=d"
-    assert cookie.from_header(header) == AdblockState("blocked", 1_795_000_000)
-    assert cookie.from_header("a=b") is None
+    cookies = {"a": "b", "gk_adblock": value}
+    assert cookie.from_cookies(cookies) == AdblockState("blocked", 1_795_000_000)
+    assert cookie.from_cookies({"a": "b"}) is None
 
 
 def test_the_cookie_refuses_values_it_did_not_write() -> None:
@@ -92,8 +122,30 @@ def test_the_cookie_expires() -> None:
 
 
 def test_set_cookie_is_necessary_and_http_only() -> None:
-    header = AdblockCookie([SECRET]).set_cookie(AdblockState("allowed"), secure=True)
-    assert header.startswith("gk_adblock=allowed:0.")
-    for part in ("Path=/", "SameSite=Lax", "HttpOnly", "Secure", "Max-Age=2592000"):
+    name, header = AdblockCookie([SECRET]).set_cookie(AdblockState("allowed"), secure=True)
+    assert name == b"set-cookie"
+    assert header.startswith(b"gk_adblock=allowed:0.")
+    for part in (b"Path=/", b"SameSite=Lax", b"HttpOnly", b"Secure", b"Max-Age=2592000"):
         assert part in header
-    assert "Secure" not in AdblockCookie([SECRET]).set_cookie(AdblockState(), secure=False)
+    _, plain = AdblockCookie([SECRET]).set_cookie(AdblockState(), secure=False)
+    assert b"Secure" not in plain
+
+
+def test_a_forked_worker_mints_view_ids_of_its_own() -> None:
+    # Servers that import the app before forking their workers (gunicorn --preload) share
+    # one ViewTokens between processes: their views must not share ids.
+    import os
+
+    tokens = ViewTokens([SECRET])
+    tokens.mint("", "/")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one view id, then out
+        os.write(write, tokens.mint("", "/")[0])
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64)
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert len(child) == 10
+    assert child[:6] != tokens.mint("", "/")[0][:6]  # another process prefix

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.adblock.verdict import Evidence, Report, judge, judge_report
+from gatekeeper.adblock.verdict import Evidence, Report, judge
 
 
 def ev(image: bool = False, script: bool = False, report: Report | None = None) -> Evidence:
@@ -46,20 +46,6 @@ HIDDEN_FAILED = Report(script=False, cosmetic=False)
 )
 def test_judge(evidence: Evidence, expected: str) -> None:
     assert judge(evidence) == expected
-
-
-@pytest.mark.parametrize(
-    ("report", "expected"),
-    [
-        (VISIBLE_LOADED, "allowed"),
-        (HIDDEN_LOADED, "blocked"),
-        (VISIBLE_FAILED, "blocked"),
-        (VISIBLE_PENDING, "unknown"),
-        (HIDDEN_FAILED, "blocked"),
-    ],
-)
-def test_judge_report_alone(report: Report, expected: str) -> None:
-    assert judge_report(report) == expected
 
 
 def test_a_missing_request_alone_is_never_blocked() -> None:

@@ -1,55 +1,53 @@
-"""The per-view table: bounded, expiring, every view finalised exactly once."""
+"""Page views end to end, as browsers make them: exact counts of every verdict."""
 
 from __future__ import annotations
 
-import pytest
-
-from gatekeeper.adblock.views import View, ViewTable
-from tests.adblock.conftest import Clock
-
-
-def view(clock: Clock, group: str = "/") -> View:
-    return View(created=clock(), day="2026-11-27", country="DE", group=group)
+BLOCKED = {"script": False, "cosmetic": False}  # a blocker on the network and the element
+STUB = {"script": True, "cosmetic": True}  # a blocker answering the bait with a stub
+SEEN = {"script": True, "cosmetic": True}
 
 
-def test_views_expire_after_ttl_in_creation_order() -> None:
-    clock = Clock(100.0)
-    final: list[str] = []
-    table = ViewTable(lambda v: final.append(v.group), ttl=10, clock=clock)
-    table.open("a", view(clock, "/a"))
-    clock.now += 5
-    table.open("b", view(clock, "/b"))
-    clock.now += 6  # a is 11 s old, b 6 s
-    assert table.get("a") is None
-    assert table.get("b") is not None
-    assert final == ["/a"]
-    clock.now += 10
-    table.sweep()
-    assert final == ["/a", "/b"] and len(table) == 0
+async def test_each_kind_of_view_is_counted_once(adblock_policy, site_for) -> None:
+    async with site_for(adblock_policy()) as site:
+        for _ in range(3):  # a blocker: no bait reaches us, the element is hidden
+            answer = await site.view(image=False, script=False, report=BLOCKED)
+            assert answer.json()["verdict"] == "blocked"
+        stub = await site.view(image=True, script=False, report=STUB)
+        assert stub.json()["verdict"] == "blocked"
+        for _ in range(2):  # no blocker
+            answer = await site.view(image=True, script=True, report=SEEN)
+            assert answer.json()["verdict"] == "allowed"
+        for _ in range(4):  # no JavaScript: the image, nothing else
+            assert await site.view(image=True, script=False, report=None) is None
+        await site.page()  # left before anything loaded
+        assert await site.verdicts() == {"blocked": 4, "allowed": 2, "no_js": 4, "unknown": 1}
 
 
-def test_a_full_table_evicts_the_oldest_view() -> None:
-    clock = Clock()
-    final: list[str] = []
-    table = ViewTable(lambda v: final.append(v.group), capacity=3, clock=clock)
-    for name in "abcde":
-        table.open(name, view(clock, name))
-    assert len(table) == 3
-    assert final == ["a", "b"]
-    assert table.get("a") is None and table.get("e") is not None
+async def test_check_again_moves_the_view_instead_of_adding_one(adblock_policy, site_for) -> None:
+    async with site_for(adblock_policy()) as site:
+        _, token = await site.page("/")
+        first = await site.beacon({"token": token, **BLOCKED})
+        assert first.json()["verdict"] == "blocked"
+        assert await site.verdicts() == {"blocked": 1, "allowed": 0, "no_js": 0, "unknown": 0}
+        # The visitor pauses the blocker and presses "check again": the page loads the
+        # bait again and reports with the receipt of its first report.
+        proof = await site.proof(token)
+        again = await site.beacon(
+            {"token": token, **SEEN, "proof": proof, "receipt": first.json()["receipt"]}
+        )
+        assert again.json()["verdict"] == "allowed"
+        assert await site.verdicts() == {"blocked": 0, "allowed": 1, "no_js": 0, "unknown": 0}
 
 
-def test_close_finalises_everything_once() -> None:
-    clock = Clock()
-    final: list[str] = []
-    table = ViewTable(lambda v: final.append(v.group), clock=clock)
-    for name in "abc":
-        table.open(name, view(clock, name))
-    table.close()
-    table.close()
-    assert final == ["a", "b", "c"]
-
-
-def test_capacity_must_be_positive() -> None:
-    with pytest.raises(ValueError):
-        ViewTable(lambda v: None, capacity=0)
+async def test_a_page_flood_leaves_the_verdicts_alone(adblock_policy, site_for) -> None:
+    # Stateless counting: no table of open views a flood could push real ones out of.
+    async with site_for(adblock_policy()) as site:
+        for _ in range(5):
+            await site.view(image=True, script=True, report=SEEN)
+        for _ in range(5):
+            await site.view(image=False, script=False, report=BLOCKED)
+        tokens = [(await site.page("/", peer="198.51.100.66"))[1] for _ in range(2000)]
+        assert len(set(tokens)) == 2000
+        counted = await site.verdicts()
+        assert (counted["allowed"], counted["blocked"]) == (5, 5)
+        assert counted["unknown"] == 2000  # the flood shows as views nobody reported

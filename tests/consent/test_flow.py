@@ -715,11 +715,16 @@ async def test_gpc_in_california_refuses_sale_and_sharing_and_is_recorded_once(a
         assert ANALYTICS_TAG.format(nonce=nonce_of(page)) in page.text
         assert "data-gk-src" in ad_frame(page)  # the doubleclick frame is inert
         assert consent_mode_default(page.text)["ad_storage"] == "denied"
-        assert "gk_consent" in granted(page)  # remembers that the signal was recorded
+        assert "gk_consent" in granted(page)  # a consent id for the signal, not yet recorded
 
         state = await visitor.state()
         assert state["gpc"] is True and state["decided"] is False and state["mode"] == "opt_out"
         assert state["categories"] == {"necessary": True, "analytics": True, "ads": False}
+        # A request without a cookie writes nothing (a flood costs no disk syncs); the
+        # browser that comes back with the cookie gets the signal recorded, once.
+        assert await history(policy_path, state["consent_id"]) == []
+        page = await visitor.get("/")
+        assert "gk_consent" in granted(page)  # now remembers that it was recorded
         records = await history(policy_path, state["consent_id"])
         assert len(records) == 1
         record = records[0]
@@ -914,10 +919,13 @@ async def test_gpc_holds_even_when_it_cannot_be_recorded(make_policy, tmp_path):
     app = Gatekeeper(APP, policy=str(make_policy(store=f"sqlite:///{folder}/x.db")))
     folder.rmdir()  # the log breaks after start-up
     async with Session(app, "US-CA", gpc=True) as visitor:
-        page = await visitor.get("/")
+        page = await visitor.get("/")  # the pending cookie: nothing to record yet
+        pending = visitor.cookies["gk_consent"]
+        page = await visitor.get("/")  # the record is due now, and the log is down
     assert page.status_code == 200
     assert "_ga" in granted(page)
-    assert granted(page).isdisjoint({"IDE", "_gcl_au", "gk_consent"})  # retried next time
+    assert granted(page).isdisjoint({"IDE", "_gcl_au"})  # the opt-out holds anyway
+    assert visitor.cookies["gk_consent"] == pending  # not marked recorded: retried next time
 
 
 # --- 10. the state endpoint and the preferences page ----------------------------------------

@@ -1,10 +1,10 @@
-"""The beacon's token buckets: a burst, a steady refill, bounded memory."""
+"""Token buckets in one process: a burst, a steady refill, bounded memory."""
 
 from __future__ import annotations
 
 import pytest
 
-from gatekeeper.adblock.ratelimit import RateLimiter
+from gatekeeper.limits import RateLimiter
 from tests.adblock.conftest import Clock
 
 
