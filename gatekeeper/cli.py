@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .adblock.cli import register as register_adblock
 from .audit.cli import register as register_audit
-from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
+from .geoblock import decide_address, geo_findings
 from .policy import LoadedPolicy, PolicyError, PolicyIssue, load_policy, read_policy
 from .policy.schema import Policy
 from .startup import startup_findings
@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
 
     register_audit(commands)
-    register_geoip(commands)
+    register_geoip(commands, rules=decide_address)
     register_adblock(commands)
     register_tcf(commands)
     return parser
