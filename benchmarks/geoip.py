@@ -5,10 +5,10 @@
 
 Each way of reading answers the same question gatekeeper asks (country, subdivision;
 anonymous or not) for the same addresses: ones the database holds, and random public
-IPv4 addresses it mostly does not (a miss is an exception in geoip2). "cached" is
-`GeoReader.lookup` with its cache warm, which is what a returning address costs; every
-other row is a cache miss, the cost of an address seen for the first time. The figures
-are the median of five rounds, in microseconds per lookup.
+IPv4 addresses (most of which the location test databases do not hold: a miss is an
+exception in geoip2's `Reader`). "cached" is `GeoReader.lookup` with its cache warm, what
+a returning address costs; every other row is what an address seen for the first time
+costs. The figures are the median of five interleaved rounds, in microseconds per lookup.
 """
 
 from __future__ import annotations
@@ -132,15 +132,23 @@ def typed_anonymous(reader: geoip2.database.Reader) -> Callable[[IPAddress], obj
     return find
 
 
-def per_lookup(find: Callable[[IPAddress], object], ips: Sequence[IPAddress]) -> float:
-    """Median microseconds per lookup over ROUNDS passes."""
-    times = []
+Case = tuple[str, str, str, Callable[[IPAddress], Any], Sequence[IPAddress]]
+
+
+def run(cases: list[Case]) -> list[tuple[str, str, str, float]]:
+    """Median microseconds per lookup of each case. Rounds are interleaved (every case
+    once, then again), so the drift of a shared machine hits all cases alike."""
+    times: list[list[float]] = [[] for _ in cases]
     for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for ip in ips:
-            find(ip)
-        times.append((time.perf_counter() - start) / len(ips) * 1e6)
-    return statistics.median(times)
+        for index, (_database, _set, _way, find, ips) in enumerate(cases):
+            start = time.perf_counter()
+            for ip in ips:
+                find(ip)
+            times[index].append((time.perf_counter() - start) / len(ips) * 1e6)
+    return [
+        (database, set_name, way, statistics.median(spent))
+        for (database, set_name, way, _find, _ips), spent in zip(cases, times, strict=True)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -148,46 +156,47 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     count = 2_000 if parser.parse_args(argv).quick else 20_000
     rng = random.Random(7)
-    rows: list[tuple[str, str, str, float]] = []
+    cases: list[Case] = []
 
     for name, kind in (
         ("GeoIP2-City-Test.mmdb", "city"),
         ("GeoIP2-Country-Test.mmdb", "country"),
     ):
         path = DATA / name
-        sets = {"held": held_addresses(path, count, rng), "random": random_ipv4(count, rng)}
         raw = maxminddb.open_database(str(path))
         typed = geoip2.database.Reader(str(path))
-        ways: dict[str, Callable[[IPAddress], Any]] = {
-            "maxminddb get()": raw_location(raw),
-            f"geoip2 Reader.{kind}()": typed_location(typed, kind),
-            "geoip2 City(**get())": typed_from_record(raw),
-            "GeoReader.lookup, uncached": gatekeeper_reader(path, 0),
-        }
-        for set_name, ips in sets.items():
-            for way, find in ways.items():
-                rows.append((name, set_name, way, per_lookup(find, ips)))
+        for set_name, ips in (
+            ("held", held_addresses(path, count, rng)),
+            ("random", random_ipv4(count, rng)),
+        ):
             warm = gatekeeper_reader(path, len(ips))
             for ip in ips:
                 warm(ip)
-            rows.append((name, set_name, "GeoReader.lookup, cached", per_lookup(warm, ips)))
-        raw.close()
-        typed.close()
+            for way, find in (
+                ("maxminddb get()", raw_location(raw)),
+                (f"geoip2 Reader.{kind}()", typed_location(typed, kind)),
+                ("geoip2 City(**get())", typed_from_record(raw)),
+                ("GeoReader.lookup, uncached", gatekeeper_reader(path, 0)),
+                ("GeoReader.lookup, cached", warm),
+            ):
+                cases.append((name, set_name, way, find, ips))
 
     path = DATA / "GeoIP2-Anonymous-IP-Test.mmdb"
-    sets = {"held": held_addresses(path, count, rng), "random": random_ipv4(count, rng)}
     raw = maxminddb.open_database(str(path))
     typed = geoip2.database.Reader(str(path))
-    for set_name, ips in sets.items():
-        for way, find in {
-            "maxminddb get()": raw_anonymous(raw),
-            "geoip2 Reader.anonymous_ip()": typed_anonymous(typed),
-            "AnonymousReader, uncached": AnonymousReader(path, cache_size=0).is_anonymous,
-        }.items():
-            rows.append((path.name, set_name, way, per_lookup(find, ips)))
+    for set_name, ips in (
+        ("held", held_addresses(path, count, rng)),
+        ("random", random_ipv4(count, rng)),
+    ):
+        for way, find in (
+            ("maxminddb get()", raw_anonymous(raw)),
+            ("geoip2 Reader.anonymous_ip()", typed_anonymous(typed)),
+            ("AnonymousReader, uncached", AnonymousReader(path, cache_size=0).is_anonymous),
+        ):
+            cases.append((path.name, set_name, way, find, ips))
 
     print(f"{'database':<32}{'addresses':<10}{'reader':<30}{'µs/lookup':>10}")
-    for database, set_name, way, micros in rows:
+    for database, set_name, way, micros in run(cases):
         print(f"{database:<32}{set_name:<10}{way:<30}{micros:>10.2f}")
 
 
