@@ -67,7 +67,7 @@ def raw_location(reader: maxminddb.Reader) -> Callable[[IPAddress], object]:
     """What gatekeeper did before: `get()` and a walk over the dict."""
 
     def find(ip: IPAddress) -> object:
-        record = reader.get(ip)
+        record: Any = reader.get(ip)
         if not isinstance(record, dict):
             return None
         country = record.get("country", {}).get("iso_code")
