@@ -14,8 +14,8 @@ from pathlib import Path
 from .adblock.cli import register as register_adblock
 from .audit.cli import register as register_audit
 from .counters.cli import register as register_counts
-from .geo.cli import geo_findings
 from .geo.cli import register as register_geoip
+from .geoblock import decide_address, geo_findings
 from .i18n.coverage import language_findings
 from .policy import LoadedPolicy, PolicyError, PolicyIssue, load_policy, read_policy
 from .policy.schema import Policy
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
 
     register_audit(commands)
-    register_geoip(commands)
+    register_geoip(commands, rules=decide_address)
     register_adblock(commands)
     register_tcf(commands)
     register_counts(commands)

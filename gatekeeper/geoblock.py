@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
 from .counters import Counters, Table, day_of
-from .geo import GeoReader
+from .geo import GeoDatabaseError, GeoReader, Location
 from .html.render import localise
 from .http import Headers, request_host
 from .memo import Memo
@@ -50,6 +50,8 @@ __all__ = [
     "Decision",
     "Refusal",
     "compile_globs",
+    "decide_address",
+    "geo_findings",
     "policy_findings",
     "wants_problem_json",
 ]
@@ -183,6 +185,26 @@ def _unknown_blocked(policy: Policy, geo_available: bool) -> bool:
     return policy.geoblock.unknown == "block"
 
 
+def decide_address(
+    policy: Policy,
+    ip: IPAddress,
+    location: Location | None,
+    anonymous: AnonymityCheck | None,
+    path: str,
+) -> Decision:
+    """What the rules decide for `ip` at `path`, as the server would, for
+    `gatekeeper geoip lookup`; `location` is None when no location database is open."""
+    visitor = Visitor(
+        ip=ip,
+        country=location.country if location else None,
+        subdivision=location.subdivision if location else None,
+        language=policy.languages.default,
+        located=location is not None,
+    )
+    rules = CountryRules(policy, anonymous=anonymous, geo_available=location is not None)
+    return rules.decide(visitor, path)
+
+
 # --- findings for `gatekeeper check` ---------------------------------------------------
 
 
@@ -206,6 +228,25 @@ def _blocks_anyone(policy: Policy) -> bool:
         or config.unknown == "block"
         or config.anonymous == "block"
     )
+
+
+def geo_findings(policy: Policy) -> list[str]:
+    """`policy_findings` with the configured location database opened, if it is there.
+
+    A database that is not there is no finding: checks usually run away from the
+    deployment (a laptop, a lint job); the subdivision check is then skipped.
+    """
+    geo: GeoReader | None = None
+    if policy.geoip.database is not None:
+        try:
+            geo = GeoReader(policy.geoip.database, cache_size=0)
+        except GeoDatabaseError:
+            geo = None
+    try:
+        return policy_findings(policy, geo)
+    finally:
+        if geo is not None:
+            geo.close()
 
 
 def policy_findings(policy: Policy, geo: GeoReader | None) -> list[str]:

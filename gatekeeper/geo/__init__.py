@@ -1,4 +1,5 @@
-"""Where a visitor is: country and subdivision from a MaxMind DB file."""
+"""Where a visitor is (country, subdivision) and whether the address is anonymous, from
+MaxMind DB files: `GeoReader` and `anonymous.AnonymousReader`, both `database.WatchedDatabase`."""
 
 from .reader import GeoDatabaseError, GeoReader, Location
 

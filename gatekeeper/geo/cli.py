@@ -1,9 +1,10 @@
 """`gatekeeper geoip lookup|update`: what gatekeeper decides for an address, and a fresh
 database from MaxMind.
 
-`register(commands)` adds the commands to the `gatekeeper` parser; `main(argv)` runs them
-on their own. Exit codes follow the `gatekeeper` command: 0 ok, 1 failed, 2 usage or
-configuration error.
+`register(commands, rules=...)` adds the commands to the `gatekeeper` parser. The country
+rules sit above geo (`gatekeeper.geoblock` reads locations, geo never reads rules), so
+the `gatekeeper` command hands in how they decide for an address. Exit codes follow the
+`gatekeeper` command: 0 ok, 1 failed, 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -12,17 +13,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from ..geoblock import CountryRules, policy_findings
 from ..net import parse_ip
 from ..policy import Policy, PolicyError, load_policy
-from ..visitor import Visitor
 from .anonymous import AnonymousReader, open_anonymous
-from .reader import GeoDatabaseError, GeoReader
+from .database import IPAddress
+from .reader import GeoDatabaseError, GeoReader, Location
 from .update import (
     Credentials,
     TerminalProgress,
@@ -32,16 +30,43 @@ from .update import (
     update_database,
 )
 
-__all__ = ["geo_findings", "main", "register"]
+__all__ = ["AddressRules", "Ruling", "lookup", "register"]
 
 OK, FAILED, USAGE = 0, 1, 2
+
+
+class Ruling(Protocol):
+    """A decision of the country rules (`gatekeeper.geoblock.Decision`)."""
+
+    @property
+    def blocked(self) -> bool: ...
+
+    @property
+    def rule(self) -> str: ...
+
+
+class AddressRules(Protocol):
+    """How the policy's country rules decide for an address at a path, as the server
+    would (`gatekeeper.geoblock.decide_address`). `location` is None when no location
+    database is open; `anonymous` is the Anonymous-IP reader, if one is."""
+
+    def __call__(
+        self,
+        policy: Policy,
+        ip: IPAddress,
+        location: Location | None,
+        anonymous: AnonymousReader | None,
+        path: str,
+    ) -> Ruling: ...
 
 
 class _Usage(Exception):
     """A problem with the command line or the policy: exit 2 with the message."""
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], *, rules: AddressRules
+) -> None:
     """Add `geoip lookup` and `geoip update` to the `gatekeeper` command's subparsers."""
     geoip = commands.add_parser("geoip", help="look addresses up; update the GeoIP database")
     actions = geoip.add_subparsers(dest="geoip_command", required=True, metavar="ACTION")
@@ -51,7 +76,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     lookup.add_argument("--policy", required=True, metavar="FILE")
     lookup.add_argument("--path", default="/", help="request path the rules are checked for")
     lookup.add_argument("--json", action="store_true", help="print the answer as JSON")
-    lookup.set_defaults(func=cmd_lookup)
+    lookup.set_defaults(func=lambda args: cmd_lookup(args, rules))
 
     update = actions.add_parser(
         "update",
@@ -67,13 +92,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--anonymous", action="store_true", help="update geoip.anonymous_database instead"
     )
     update.set_defaults(func=cmd_update)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gatekeeper")
-    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
 
 
 def _load(path: str) -> Policy:
@@ -93,9 +111,9 @@ def _fail(command: str, message: str, code: int) -> int:
 # --- lookup --------------------------------------------------------------------------------
 
 
-def cmd_lookup(args: argparse.Namespace) -> int:
+def cmd_lookup(args: argparse.Namespace, rules: AddressRules) -> int:
     try:
-        answer = lookup(_load(args.policy), args.ip, args.path)
+        answer = lookup(_load(args.policy), args.ip, rules, args.path)
     except _Usage as exc:
         return _fail("lookup", str(exc), USAGE)
     if args.json:
@@ -107,7 +125,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     return OK
 
 
-def lookup(policy: Policy, address: str, path: str = "/") -> dict[str, Any]:
+def lookup(policy: Policy, address: str, rules: AddressRules, path: str = "/") -> dict[str, Any]:
     """The location of `address` and the country rules' decision, as the server makes it."""
     ip = parse_ip(address)
     if ip is None:
@@ -118,24 +136,13 @@ def lookup(policy: Policy, address: str, path: str = "/") -> dict[str, Any]:
     anonymous = _open_anonymous(policy) if policy.geoblock.anonymous == "block" else None
     try:
         location = geo.lookup(ip) if geo is not None else None
-        visitor = Visitor(
-            ip=ip,
-            country=location.country if location else None,
-            subdivision=location.subdivision if location else None,
-            language=policy.languages.default,
-            gpc=False,
-            dnt=False,
-            bot=False,
-            located=geo is not None,
-        )
-        rules = CountryRules(policy, anonymous=anonymous, geo_available=geo is not None)
-        decision = rules.decide(visitor, path)
+        decision = rules(policy, ip, location, anonymous, path)
         return {
             "address": str(ip),
             "database": _describe(geo, policy.geoip.database),
-            "country": visitor.country,
-            "subdivision": visitor.subdivision,
-            "anonymous": _anonymity(anonymous, ip),
+            "country": location.country if location else None,
+            "subdivision": location.subdivision if location else None,
+            "anonymous": anonymous.is_anonymous(ip) if anonymous is not None else None,
             "path": path,
             "rule": decision.rule,
             "blocked": decision.blocked,
@@ -176,10 +183,6 @@ def _describe(geo: GeoReader | None, configured: Path | None) -> str:
     return f"{configured} ({geo.database_type})"
 
 
-def _anonymity(reader: AnonymousReader | None, ip: IPv4Address | IPv6Address) -> bool | None:
-    return reader.is_anonymous(ip) if reader is not None else None
-
-
 def _show(value: object) -> str:
     if value is None:
         return "-"
@@ -213,29 +216,3 @@ def cmd_update(args: argparse.Namespace) -> int:
         f"within geoip.check_interval ({policy.geoip.check_interval:g} s)"
     )
     return OK
-
-
-# --- for `gatekeeper check` ------------------------------------------------------------------
-
-
-def geo_findings(policy: Policy) -> list[str]:
-    """Country-rule warnings for `gatekeeper check`, with the configured database opened.
-
-    A database that is not there is no finding: checks usually run away from the
-    deployment (a laptop, a lint job); the subdivision check is then skipped.
-    """
-    geo: GeoReader | None = None
-    if policy.geoip.database is not None:
-        try:
-            geo = GeoReader(policy.geoip.database, cache_size=0)
-        except GeoDatabaseError:
-            geo = None
-    try:
-        return policy_findings(policy, geo)
-    finally:
-        if geo is not None:
-            geo.close()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

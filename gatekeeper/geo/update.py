@@ -26,9 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
 
 import httpx
-import maxminddb
 
-from .reader import GeoDatabaseError, GeoReader
+from .database import GeoDatabaseError, open_file
 
 __all__ = [
     "DOWNLOAD_URL",
@@ -354,13 +353,12 @@ def _database_member(tar: tarfile.TarFile) -> tarfile.TarInfo:
 def _validate(database: Path, edition: str) -> tuple[str, datetime]:
     """The new file's layout and build time; it must open and be of `edition`'s layout."""
     try:
-        with GeoReader(database, cache_size=0):
-            pass
+        opened = open_file(database)
     except GeoDatabaseError as exc:
         raise UpdateError(f"the downloaded database does not open: {exc}") from None
-    with maxminddb.open_database(os.fspath(database)) as reader:
+    with opened.reader as reader:
         metadata = reader.metadata()
-    database_type = str(metadata.database_type)
+    database_type = opened.database_type
     # Regional editions (GeoIP2-City-Europe) carry their base layout's type.
     if not edition.startswith(database_type):
         raise UpdateError(f"the downloaded archive holds a {database_type} database, not {edition}")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date
 from html.parser import HTMLParser
 
 import httpx
 import pytest
 
-from gatekeeper.demo.site import ARTICLES, SUBSCRIBE_SLUG, create_app
+from gatekeeper.demo.articles import SITE, load_articles
+from gatekeeper.demo.site import ARTICLES, SUBSCRIBE_SLUG, create_app, render_pages
 
 ARTICLE_PATHS = [f"/articles/{article.slug}" for article in ARTICLES]
 HTML_PAGES = ["/", "/privacy", "/contact", *ARTICLE_PATHS, f"/articles/{SUBSCRIBE_SLUG}"]
@@ -290,3 +292,73 @@ async def test_head_request(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.content == b""
     assert int(response.headers["content-length"]) > 10_000
+
+
+# --- the content files ----------------------------------------------------------------------
+
+
+def test_content_text_is_unwrapped_and_split_into_paragraphs(tmp_path) -> None:
+    path = tmp_path / "articles.toml"
+    path.write_text(
+        """
+[[articles]]
+slug = "harbour-cat"
+title = '''
+The harbour cat
+retires'''
+summary = "After nine years on the quay."
+published = 2026-11-30
+byline = "A. Reporter"
+section = "Harbour"
+body = '''
+First line of the first paragraph
+and its second line.
+
+   Second paragraph, after a blank line.
+'''
+""",
+        encoding="utf-8",
+    )
+    (article,) = load_articles(path)
+    assert article.title == "The harbour cat retires"
+    assert article.published == date(2026, 11, 30)
+    assert article.paragraphs == (
+        "First line of the first paragraph and its second line.",
+        "Second paragraph, after a blank line.",
+    )
+    assert article.figure is None
+    assert article.url == "/articles/harbour-cat"
+
+
+@pytest.mark.parametrize("slugs", [["a", "a"], ["a", SUBSCRIBE_SLUG]])
+def test_article_slugs_must_be_unique_and_not_the_subscribe_page(tmp_path, slugs) -> None:
+    path = tmp_path / "articles.toml"
+    path.write_text(
+        "".join(
+            f'[[articles]]\nslug = "{slug}"\ntitle = "t"\nsummary = "s"\n'
+            f'published = 2026-11-30\nbyline = "b"\nsection = "x"\nbody = "p"\n'
+            for slug in slugs
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="slugs must be unique"):
+        load_articles(path)
+
+
+def test_content_is_escaped_in_every_page() -> None:
+    """The content files hold text, never markup: the templates escape it."""
+    hostile = replace(
+        ARTICLES[0],
+        title='<script>alert("title")</script>',
+        summary="Fish & <b>chips</b>",
+        paragraphs=("<img src=x onerror=alert(1)>", *ARTICLES[0].paragraphs[1:]),
+    )
+    site = replace(SITE, tagline="<i>tagline</i>")
+    pages = render_pages(None, articles=(hostile, *ARTICLES[1:]), site=site)
+    for name, page in pages.items():
+        assert "<script>alert" not in page and "<i>tagline" not in page, name
+        assert "&lt;i&gt;tagline&lt;/i&gt;" in page, name
+    home = pages["home"]
+    assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;" in home
+    assert "Fish &amp; &lt;b&gt;chips&lt;/b&gt;" in home
+    assert "&lt;img src=x onerror=alert(1)&gt;" in home

@@ -1,4 +1,4 @@
-"""`gatekeeper geoip lookup|update`, run through `gatekeeper.geo.cli.main`."""
+"""`gatekeeper geoip lookup|update`, run through the `gatekeeper` command."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from pytest_httpx import HTTPXMock
 
+from gatekeeper.cli import main
 from gatekeeper.geo import cli
-from gatekeeper.geo.cli import geo_findings, main, register
+from gatekeeper.geo.cli import register
+from gatekeeper.geoblock import decide_address, geo_findings
 from gatekeeper.policy import load_policy
 from tests.geoblock.maxmind import ACCOUNT, KEY, maxmind_archive, serve, url
 
@@ -246,7 +248,7 @@ def test_update_shows_progress_on_a_terminal(
 def test_register_adds_geoip_to_a_parser(city_policy, capsys):
     parser = argparse.ArgumentParser(prog="gatekeeper")
     commands = parser.add_subparsers(dest="command", required=True)
-    register(commands)
+    register(commands, rules=decide_address)
     args = parser.parse_args(["geoip", "lookup", "89.160.20.112", "--policy", city_policy()])
     assert args.func(args) == 0
     assert "SE" in capsys.readouterr().out

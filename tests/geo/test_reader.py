@@ -117,9 +117,9 @@ def test_private_addresses_are_nowhere(geoip_dir: Path, address: str) -> None:
         assert reader.lookup(ip(address)) == NOT_FOUND
 
 
-def test_non_public_addresses_skip_the_database(geoip_dir: Path) -> None:
+def test_teredo_is_nowhere_though_the_file_answers_for_it(geoip_dir: Path) -> None:
     # Teredo (2001::/32) is not globally routable, yet MaxMind databases alias it to the
-    # IPv4 tree and would answer with the Teredo server's country.
+    # IPv4 tree and answer with the Teredo server's country.
     teredo = ip("2001:0:5102:45a0::1")
     with GeoReader(geoip_dir / CITY) as reader:
         assert reader.lookup(teredo) == NOT_FOUND
