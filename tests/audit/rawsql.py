@@ -35,9 +35,10 @@ class Database:
         return row_record(rows[0])
 
     async def insert(self, record) -> None:  # type: ignore[no-untyped-def]
-        marks = ", ".join(f"${i}" for i in range(1, 22))
+        row = record_row(record)
+        marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
         await self.execute(
-            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})", *record_row(record)
+            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})", *row
         )
 
     async def set_seq(self, old: int, new: int) -> None:
