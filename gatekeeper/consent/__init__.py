@@ -194,7 +194,7 @@ class ConsentFeature:
             await self.log.archive_texts(self.policy.site.revision, language, texts)
             self._archived.add(texts_hash)
         if gpp_string is None and self.tcf is not None:
-            gpp_string = self.tcf.usnat_gpp(visitor, categories)
+            gpp_string = self.tcf.usnat_gpp(visitor, categories, decided=event != "gpc")
         decided = datetime.fromtimestamp(now, UTC)
         await self.log.append(
             ConsentEvent(

@@ -195,7 +195,10 @@ class TcfFlow:
             return (self._gpp_tc[tc] if tc else ""), (TCFEUV2,)
         if usnat:
             refused = frozenset(self.feature.known - consent.allowed)
-            return self._gpp_us[(refused, visitor.gpc, consent.gpc)], (USNAT,)
+            # GPC opts out until the visitor chooses: an explicit choice wins, as it does
+            # for the categories (gatekeeper.consent.state.Consent).
+            honoured = consent.gpc and not consent.decided
+            return self._gpp_us[(refused, visitor.gpc, honoured)], (USNAT,)
         return "", ()
 
     def page_state(self, visitor: Visitor, *, just_decided: bool = False) -> PageState:
@@ -222,14 +225,16 @@ class TcfFlow:
         """The page's `<script type="application/json" id="gk-tcf-state">` element."""
         return self._states[state]
 
-    def usnat_gpp(self, visitor: Visitor, categories: Mapping[str, bool]) -> str | None:
-        """The GPP string recorded with a decision made outside the TCF notice: the usnat
-        section where it applies, else none."""
+    def usnat_gpp(
+        self, visitor: Visitor, categories: Mapping[str, bool], *, decided: bool = True
+    ) -> str | None:
+        """The GPP string recorded with an event outside the TCF notice: the usnat section
+        where it applies, else none. `decided`: a choice, not a GPC signal alone."""
         if not self._scopes[visitor.places][1]:
             return None
         refused = frozenset(name for name, allowed in categories.items() if not allowed)
         consent = visitor.consent
-        honoured = isinstance(consent, Consent) and consent.gpc
+        honoured = isinstance(consent, Consent) and consent.gpc and not decided
         return self._gpp_us[(refused, visitor.gpc, honoured)]
 
     # -- deciding ----------------------------------------------------------------------------
@@ -265,7 +270,9 @@ class TcfFlow:
         action = request.field("action") or ""
         if action not in ACTIONS:
             raise BadRequest(f"action must be one of {', '.join(ACTIONS)}")
-        posted_layer = request.field("layer") or "notice"
+        # A plain form (the privacy page's withdrawal) says nothing of TCF layers.
+        tcf_form = request.field("framework") == "tcf"
+        posted_layer = request.field("layer") or ("notice" if tcf_form else "banner")
         layer = LAYERS.get(posted_layer)
         if layer is None:
             raise BadRequest("layer must be one of notice, preferences")

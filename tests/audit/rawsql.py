@@ -37,9 +37,7 @@ class Database:
     async def insert(self, record) -> None:  # type: ignore[no-untyped-def]
         row = record_row(record)
         marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
-        await self.execute(
-            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})", *row
-        )
+        await self.execute(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})", *row)
 
     async def set_seq(self, old: int, new: int) -> None:
         await self.execute("UPDATE records SET seq = $1 WHERE seq = $2", new, old)
