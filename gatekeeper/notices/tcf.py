@@ -49,6 +49,7 @@ class TcfNotice:
         self.script = Fragment(renderer.render("tcf_scripts.html", "en", js_url=js_url).encode())
         self._edition: Edition | None = None
         self._notices: dict[str, Fragment] = {}
+        self._notice(self.default)  # rendered now: a template error stops the start
 
     def _notice(self, language: str) -> Fragment:
         edition = self.flow.current

@@ -10,13 +10,17 @@ check the same with the IAB's own decoders and a real Chromium.)
 
 from __future__ import annotations
 
+import asyncio
 import html
+import json
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from pytest_httpx import HTTPXMock
 
 from gatekeeper import Gatekeeper, load_policy
 from gatekeeper.audit import ConsentLog
@@ -27,7 +31,9 @@ from gatekeeper.tcf.choices import accept_all
 from gatekeeper.tcf.edition import binding
 from gatekeeper.tcf.gpp import NO, YES, decode_gpp, decode_usnat
 from gatekeeper.tcf.string import encode
+from gatekeeper.tcf.update import update_gvl
 from tests.consent.test_flow import Session, granted, set_cookies
+from tests.tcf.conftest import DATA, GVL_FILE
 from tests.tcf.site import (
     APP,
     live,
@@ -475,6 +481,50 @@ async def test_a_new_tcf_policy_version_in_the_vendor_list_asks_everyone_again(a
     first, second = await records(site)
     assert second.event == "given"  # the old decision no longer stood
     assert first.texts_hash != second.texts_hash  # another vendor list was shown
+
+
+async def test_tcf_update_under_a_running_server_is_served_without_a_restart(
+    app, site, httpx_mock: HTTPXMock
+):
+    policy = load_policy(site)
+    newer = json.loads(GVL_FILE.read_text(encoding="utf-8"))
+    newer.update(vendorListVersion=150, tcfPolicyVersion=6)
+    httpx_mock.add_response(url=policy.tcf.gvl.url, json=newer)
+    translation = policy.tcf.gvl.translations_url.format(language="de")
+    german = json.loads((DATA / "purposes-de.json").read_text(encoding="utf-8"))
+    german.update(vendorListVersion=150, tcfPolicyVersion=6)
+    httpx_mock.add_response(url=translation, json=german)
+    async with Session(app, "DE", language="de") as visitor:
+        await decide(visitor, "accept_all")
+        updated = await asyncio.to_thread(update_gvl, policy.tcf.gvl, ["en", "de"], force=True)
+        assert updated.changed and updated.languages == ("de",)
+        document = (await visitor.get("/article")).text
+        tc = await decide(visitor, "accept_all")
+    assert tcf_notice(document) and 'lang="de"' in document  # asked again, in German
+    assert state_of(document)["tcfPolicyVersion"] == 6
+    assert (decode(tc).vendor_list_version, decode(tc).policy_version) == (150, 6)
+
+
+async def test_a_policy_reload_keeps_the_vendor_list_it_has_read(tmp_path):
+    site = write_site(tmp_path)
+    text = site.read_text(encoding="utf-8")
+    site.write_text(text + "reload_interval: 0.000001\n", encoding="utf-8")
+    app = Gatekeeper(APP, policy=str(site))
+    before = app.plan
+    staging = site.with_name("staging.yaml")
+    staging.write_text(
+        text.replace("label: Video", "label: Videos") + "reload_interval: 0.000001\n",
+        encoding="utf-8",
+    )
+    os.replace(staging, site)
+    async with Session(app, "DE") as visitor:
+        await visitor.get("/article")  # notices the edit; it is read in a worker thread
+        assert app._file is not None and app._file.wait(timeout=30)
+        await visitor.get("/article")  # the new revision's plan is built and swapped in
+        tc = await decide(visitor, "accept_all")
+    assert app.plan is not before
+    assert app.plan.consent.tcf.gvl_file is before.consent.tcf.gvl_file
+    assert decode(tc).vendor_list_version == 142
 
 
 async def test_a_weekly_vendor_list_update_is_picked_up_without_asking_again(app, site):
