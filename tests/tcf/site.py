@@ -47,6 +47,8 @@ TAGS = {"755:1,3,4": (755, (1, 3, 4)), "2:2,7": (2, (2, 7))}
 
 async def page(request: Request) -> HTMLResponse:
     response = HTMLResponse(PAGE)
+    if "csp" in request.query_params:
+        response.headers["Content-Security-Policy"] = "script-src 'nonce-n0nce'"
     response.set_cookie("_ga", "GA1.1.123456789.1700000000", max_age=63072000)
     response.set_cookie("IDE", "AHWqTUk", max_age=33696000)
     return response

@@ -179,6 +179,16 @@ async def test_elsewhere_the_cmp_api_says_gdpr_does_not_apply(app):
     assert answer["applies"] is False and all(answer["tags"].values())
 
 
+async def test_the_cmp_script_carries_the_pages_csp_nonce(app):
+    async with Session(app, "JP") as visitor:
+        document = (await visitor.get("/article?csp=1")).text
+    assert re.search(
+        r'<script src="/_gatekeeper/static/tcf\.[0-9a-f]{12}\.js" nonce="n0nce">', document
+    )
+    # The state element is data, not script: CSP does not apply to it.
+    assert '<script type="application/json" id="gk-tcf-state">' in document
+
+
 async def test_the_cmp_script_is_served_with_its_hashed_name(app):
     async with Session(app, "DE") as visitor:
         document = (await visitor.get("/article")).text
