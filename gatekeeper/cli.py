@@ -145,12 +145,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import prepare_demo
 
     try:
-        app, policy_path = prepare_demo(Path(args.data))
+        app, policy_path = prepare_demo(Path(args.data), tcf=args.tcf)
     except (PolicyError, OSError) as exc:
         print(f"gatekeeper demo: {exc}", file=sys.stderr)
         return USAGE
     print(f"gatekeeper demo: data and effective policy in {policy_path.parent}", flush=True)
     print(f"gatekeeper demo: open http://{args.host}:{args.port}/", flush=True)
+    if args.tcf:
+        print(
+            "gatekeeper demo: IAB TCF on with the UNREGISTERED test CMP id 4095 and a made-up "
+            f"vendor list; vendor tags at http://{args.host}:{args.port}/partners",
+            flush=True,
+        )
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, log_level="info")
     return OK
 
@@ -167,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument(
         "--data", default="gatekeeper-demo-data", help="folder for the log, keys and policy"
+    )
+    demo.add_argument(
+        "--tcf",
+        action="store_true",
+        help="turn on IAB TCF and GPP with an unregistered test CMP id and a made-up vendor list",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -112,12 +112,15 @@ def _depth(value: Any, limit: int) -> int:
 class Request:
     """A request to one of gatekeeper's endpoints."""
 
-    __slots__ = ("_form", "body", "scope", "visitor")
+    __slots__ = ("_form", "body", "field_limit", "scope", "visitor")
 
-    def __init__(self, scope: Scope, visitor: Visitor, body: bytes = b"") -> None:
+    def __init__(
+        self, scope: Scope, visitor: Visitor, body: bytes = b"", field_limit: int = MAX_FIELDS
+    ) -> None:
         self.scope = scope
         self.visitor = visitor
         self.body = body
+        self.field_limit = field_limit
         self._form: dict[str, list[str]] | None = None
 
     @property
@@ -159,8 +162,8 @@ class Request:
             raise BadRequest("JSON body must be an object")
         if _depth(data, MAX_JSON_DEPTH) > 2:
             raise BadRequest("JSON body must be an object of strings or lists of strings")
-        if len(data) > MAX_FIELDS:
-            raise BadRequest(f"more than {MAX_FIELDS} fields")
+        if len(data) > self.field_limit:
+            raise BadRequest(f"more than {self.field_limit} fields")
         form: dict[str, list[str]] = {}
         for key, value in data.items():
             items = value if isinstance(value, list) else [value]
@@ -173,12 +176,12 @@ class Request:
         try:
             text = self.body.decode("utf-8")
             pairs = parse_qsl(
-                text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
+                text, keep_blank_values=True, errors="strict", max_num_fields=self.field_limit
             )
         except UnicodeDecodeError:
             raise BadRequest("form body is not UTF-8") from None
         except ValueError:
-            raise BadRequest(f"more than {MAX_FIELDS} fields") from None
+            raise BadRequest(f"more than {self.field_limit} fields") from None
         form: dict[str, list[str]] = {}
         for key, value in pairs:
             form.setdefault(key, []).append(value)
@@ -265,6 +268,7 @@ class Route:
     methods: frozenset[str]
     handler: Handler
     body_limit: int = MAX_BODY
+    field_limit: int = MAX_FIELDS
 
 
 class Endpoints:
@@ -296,7 +300,7 @@ class Endpoints:
             response = json_response({"error": "method not allowed"}, 405)
             response.headers.append((b"allow", ", ".join(sorted(route.methods)).encode()))
             return response
-        request = Request(scope, visitor)
+        request = Request(scope, visitor, field_limit=route.field_limit)
         try:
             if scope["method"] == "POST":
                 request.body = await read_body(receive, route.body_limit)

@@ -30,6 +30,7 @@ from .adblock.token import ViewTokens
 from .audit import ConsentLog
 from .audit.view import AuditorView
 from .consent import ConsentFeature
+from .consent.tcf_flow import TC_COOKIE
 from .counters import Counters, open_counter_store
 from .endpoints import Endpoints, Route, safe_next
 from .geo import GeoDatabaseError, GeoReader
@@ -49,9 +50,11 @@ from .notices.bar import NotificationBar
 from .notices.block import BlockPage
 from .notices.compose import Notices
 from .notices.offline import OfflineNotice
+from .notices.tcf import TcfNotice
 from .policy import Policy
 from .resources import Resources
 from .shared import SharedStore
+from .tcf import GvlFile
 from .visitor import DEBUG_COOKIE, Identifier, Visitor
 
 Scope = MutableMapping[str, Any]
@@ -61,7 +64,7 @@ log = logging.getLogger("gatekeeper")
 
 ADBLOCK_COOKIE = "gk_adblock"
 # Every cookie gatekeeper itself sets: strictly necessary, by exact name.
-OWN_COOKIES = (ADBLOCK_COOKIE, DISMISSED_COOKIE, "gk_audit", DEBUG_COOKIE)
+OWN_COOKIES = (ADBLOCK_COOKIE, DISMISSED_COOKIE, "gk_audit", DEBUG_COOKIE, TC_COOKIE)
 _PATH_SAFE = "/-._~!$&'()*+,;=:@%"
 
 
@@ -142,6 +145,7 @@ class Plan:
                 own_cookies=OWN_COOKIES,
                 counters=self.counters,
                 gpc_limit=self.limits.gpc,
+                gvl=self._gvl(policy, resources),
             )
         self.adblock = AdblockFeature(policy, detector=self._detector(policy, resources))
         bar = NotificationBar(
@@ -156,7 +160,13 @@ class Plan:
         routes: dict[str, Route] = {**bar.routes(), **auditor_view.routes()}
         readers: list[Callable[[Visitor], None]] = []
         if self.consent is not None:
-            sources.append(ConsentBanner(policy, renderer))
+            banner = ConsentBanner(policy, renderer)
+            tcf = self.consent.tcf
+            sources.append(
+                banner
+                if tcf is None
+                else TcfNotice(banner, tcf, policy, renderer, assets.url("tcf.js"))
+            )
             routes.update(self.consent.routes())
             readers.append(self.consent.read)
         if self.adblock.enabled:
@@ -191,6 +201,16 @@ class Plan:
         )
         self.next_values: Mapping[tuple[str, bytes], tuple[bytes, bytes]] = Memo(_next_values, 4096)
         self.max_hold = 64 * 1024
+
+    @staticmethod
+    def _gvl(policy: Policy, resources: Resources) -> GvlFile | None:
+        """The vendor list where TCF is on, kept across revisions and re-read when
+        `gatekeeper tcf update` replaces the file."""
+        settings = policy.tcf
+        if not settings.enabled:
+            return None
+        path, interval = settings.gvl.file, settings.gvl.check_interval
+        return resources.get(("tcf-gvl", path, interval), lambda: GvlFile(path, interval=interval))
 
     def _detector(self, policy: Policy, resources: Resources) -> Detector | None:
         """The adblock tokens and counts, kept while the keys and the stores stay the same."""

@@ -32,6 +32,7 @@ from .html.render import Renderer
 from .policy import LoadedPolicy, PolicyError, PolicyIssue
 from .policy.issues import sorted_issues
 from .policy.loader import PLACEHOLDER
+from .tcf.gvl import GVLError, load_gvl
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -75,6 +76,7 @@ def startup_findings(loaded: LoadedPolicy) -> Findings:
     _geoip(loaded, found)
     _consent_log(loaded, found)
     _templates(loaded, found)
+    _tcf(loaded, found)
     found.errors = sorted_issues(found.errors)
     found.warnings = sorted_issues(found.warnings)
     return found
@@ -197,3 +199,26 @@ def _templates(loaded: LoadedPolicy, found: Findings) -> None:
         Assets(policy.prefix, folder)  # reads the overriding static files
     except OSError as exc:
         found.errors.append(loaded.issue(loc, f"cannot read {exc.filename}: {exc.strerror}"))
+
+
+def _tcf(loaded: LoadedPolicy, found: Findings) -> None:
+    """A TCF policy needs consent on and a vendor list to disclose."""
+    policy = loaded.policy
+    if not policy.tcf.enabled:
+        return
+    if not policy.consent.enabled:
+        found.errors.append(
+            loaded.issue(("tcf", "cmp_id"), "TCF needs consent on (consent.enabled is false)")
+        )
+    loc = ("tcf", "gvl", "file")
+    path = policy.tcf.gvl.file
+    if _skipped(loaded, found, loc, path):
+        return
+    try:
+        load_gvl(path)
+    except GVLError as exc:
+        found.errors.append(
+            loaded.issue(
+                loc, f"{exc} (download it: gatekeeper tcf update --policy {loaded.source})"
+            )
+        )

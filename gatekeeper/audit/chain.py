@@ -126,6 +126,8 @@ def seal(
                 personal_hash=draft.personal_hash,
                 leaf=leaf.hex(),
                 chain=state.head.hex(),
+                tc_string=draft.tc_string,
+                gpp_string=draft.gpp_string,
             )
         )
         if signing and state.size % checkpointer.every == 0:

@@ -82,6 +82,12 @@ _DECLARATIONS = (
     "signature TEXT)",
 )
 
+_TCF_STRINGS = (
+    # NULL for every record made before (or without) TCF: their hashes never covered them.
+    "ALTER TABLE records ADD COLUMN tc_string TEXT",
+    "ALTER TABLE records ADD COLUMN gpp_string TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -112,6 +118,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "chained checkpoints and the log's signed declarations",
         sqlite=_DECLARATIONS,
         postgres=_DECLARATIONS,
+    ),
+    Migration(
+        4,
+        "the IAB TCF and GPP strings of a decision",
+        sqlite=_TCF_STRINGS,
+        postgres=_TCF_STRINGS,
     ),
 )
 

@@ -32,10 +32,16 @@ MODES: tuple[str, ...] = get_args(Mode)
 RECORD_VERSION = 1
 _MAPPED = bytes(10) + b"\xff\xff"
 PERSONAL_FIELDS = ("consent_id", "country", "subdivision", "ip", "user_agent", "path")
+# Public fields added after version 1 of the record; absent (None) in older records.
+OPTIONAL_FIELDS = ("tc_string", "gpp_string")
 
 # Visitors choose their user agent and, within limits, the path: cap what one request
 # can make us store forever.
 _LIMITS = {"user_agent": 512, "path": 1024, "method": 64, "consent_id": 128}
+# A TC string naming thousands of vendors by bit field is a few KB; far more is no string
+# gatekeeper made.
+_STRING_LIMIT = 16_384
+_BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -108,6 +114,15 @@ def _clean(text: str | None, name: str) -> str | None:
     return text[:limit] if limit else text
 
 
+def _ascii(text: str | None, name: str) -> str | None:
+    """A TC or GPP string as given: base64url segments joined by '.' or '~', nothing else."""
+    if text is None:
+        return None
+    if len(text) > _STRING_LIMIT or not set(text) <= _BASE64URL:
+        raise ValueError(f"{name} is not a TC or GPP string")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class ConsentEvent:
     """A consent decision as the consent code hands it over; the log adds id, time, chain."""
@@ -129,6 +144,10 @@ class ConsentEvent:
     path: str
     valid_until: datetime
     event_id: str | None = None  # set by callers that retry, so a retry is not a second record
+    # The strings ad tech reads, as minted with this decision (IAB TCF and GPP); part of
+    # the proof of what was decided, so public like the categories. None when TCF is off.
+    tc_string: str | None = None
+    gpp_string: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +172,8 @@ class Draft:
     path: str | None
     salt: str | None
     personal_hash: str
+    tc_string: str | None = None
+    gpp_string: str | None = None
 
     @classmethod
     def from_event(
@@ -187,6 +208,8 @@ class Draft:
             valid_until=iso(event.valid_until),
             salt=salt,
             personal_hash=personal_commitment(personal, salt),
+            tc_string=_ascii(event.tc_string, "tc_string"),
+            gpp_string=_ascii(event.gpp_string, "gpp_string"),
             **personal,  # type: ignore[arg-type]
         )
 
@@ -220,6 +243,8 @@ class Record:
     personal_hash: str
     leaf: str
     chain: str
+    tc_string: str | None = None
+    gpp_string: str | None = None
 
     @property
     def purged(self) -> bool:
@@ -256,33 +281,42 @@ class Record:
             "personal_hash": self.personal_hash,
             "leaf": self.leaf,
             "chain": self.chain,
+            "tc_string": self.tc_string,
+            "gpp_string": self.gpp_string,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Record:
         names = list(cls.__dataclass_fields__)
-        missing = [n for n in names if n not in data]
+        # Exports made before the TCF strings existed have no such keys.
+        missing = [n for n in names if n not in data and n not in OPTIONAL_FIELDS]
         if missing:
             raise ValueError(f"record lacks {', '.join(missing)}")
-        return cls(**{n: data[n] for n in names})
+        return cls(**{n: data[n] for n in names if n in data})
 
 
 def body_of(record: Draft | Record, seq: int) -> bytes:
-    """The bytes the leaf hash covers: the public fields, the position, the commitment."""
-    return canonical_json(
-        {
-            "v": RECORD_VERSION,
-            "seq": seq,
-            "event_id": record.event_id,
-            "time": record.time,
-            "event": record.event,
-            "categories": record.categories,
-            "method": record.method,
-            "revision": record.revision,
-            "texts_hash": record.texts_hash,
-            "language": record.language,
-            "mode": record.mode,
-            "valid_until": record.valid_until,
-            "personal": record.personal_hash,
-        }
-    )
+    """The bytes the leaf hash covers: the public fields, the position, the commitment.
+
+    The TCF strings are covered only when present, so every record made before they
+    existed (or with TCF off) hashes exactly as it always did."""
+    body: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "seq": seq,
+        "event_id": record.event_id,
+        "time": record.time,
+        "event": record.event,
+        "categories": record.categories,
+        "method": record.method,
+        "revision": record.revision,
+        "texts_hash": record.texts_hash,
+        "language": record.language,
+        "mode": record.mode,
+        "valid_until": record.valid_until,
+        "personal": record.personal_hash,
+    }
+    for name in OPTIONAL_FIELDS:
+        value = getattr(record, name)
+        if value is not None:
+            body[name] = value
+    return canonical_json(body)

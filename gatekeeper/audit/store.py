@@ -172,7 +172,7 @@ class Store(Protocol):
 RECORD_COLUMNS = (
     "seq, event_id, time, event, categories, method, revision, texts_hash, language, mode, "
     "valid_until, consent_id, country, subdivision, ip, user_agent, path, salt, "
-    "personal_hash, leaf, chain"
+    "personal_hash, leaf, chain, tc_string, gpp_string"
 )
 CHECKPOINT_COLUMNS = "size, time, root, chain, frontier, key_id, signature, previous"
 DECLARATION_COLUMNS = "start, time, checkpoint_every, interval_ms, key_id, signature"
@@ -201,6 +201,8 @@ def record_row(record: Record) -> tuple[Any, ...]:
         record.personal_hash,
         record.leaf,
         record.chain,
+        record.tc_string,
+        record.gpp_string,
     )
 
 
@@ -227,6 +229,8 @@ def row_record(row: Sequence[Any]) -> Record:
         personal_hash,
         leaf,
         chain,
+        tc_string,
+        gpp_string,
     ) = row
     return Record(
         seq=int(seq),
@@ -250,6 +254,8 @@ def row_record(row: Sequence[Any]) -> Record:
         personal_hash=personal_hash,
         leaf=leaf,
         chain=chain,
+        tc_string=tc_string,
+        gpp_string=gpp_string,
     )
 
 

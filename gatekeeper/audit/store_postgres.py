@@ -233,7 +233,7 @@ class PostgresStore(PostgresOutbox):
         newest = await conn.fetchval("SELECT COALESCE(MAX(size), 0) FROM checkpoints")
         records, checkpoints = seal(fresh, state, self.log_id, self.checkpointer, int(newest))
         await conn.executemany(
-            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({_marks(21)})",
+            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({_marks(23)})",
             [record_row(r) for r in records],
         )
         await conn.execute(

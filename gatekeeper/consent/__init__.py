@@ -28,12 +28,15 @@ from ..limits import Limit
 from ..memo import Memo
 from ..notices.banner import consent_mode_keys
 from ..policy import Policy
+from ..tcf.consent import TcfConsent
+from ..tcf.gvl import GvlFile
 from ..visitor import Visitor
 from .cookies import CookieCategories, cookie_name
 from .endpoints import ConsentEndpoints
 from .gate import ScriptGate
 from .modes import Jurisdictions
 from .state import Consent, ConsentCookie, ConsentState, new_consent_id
+from .tcf_flow import TcfFlow
 from .texts import ShownTexts
 
 __all__ = ["GPC_SIGNALS", "Consent", "ConsentCookie", "ConsentFeature", "ConsentState"]
@@ -60,7 +63,9 @@ class ConsentFeature:
         own_cookies: Iterable[str] = (),
         counters: Counters | None = None,
         gpc_limit: Limit | None = None,
+        gvl: GvlFile | None = None,
     ) -> None:
+        """`gvl`: the vendor list, where the policy turns TCF on (tcf_flow.py)."""
         self.policy = policy
         # Where GPC signals without a record are counted, and the limit on writing them.
         self.counters = counters
@@ -79,6 +84,7 @@ class ConsentFeature:
         self.keys = consent_mode_keys(policy)
         self.script_gate = ScriptGate({n: c.hosts for n, c in categories.items() if c.hosts})
         self.gated = bool(self.script_gate.hosts.patterns) or bool(self.optional)
+        self.tcf = TcfFlow(self, gvl, renderer, css_url) if gvl is not None else None
         self.endpoints = ConsentEndpoints(self, renderer, css_url)
         self._archived: set[str] = set()
         self._consents: Memo[tuple[str | None, str, bool], Consent] = Memo(self._consent, 8192)
@@ -95,6 +101,8 @@ class ConsentFeature:
         mode = self.jurisdictions.mode(places)
         gpc = visitor.gpc and self.honour_gpc and self.jurisdictions.honours_gpc(places)
         visitor.consent = self._consents[(state_value, mode, gpc)]
+        if self.tcf is not None:
+            self.tcf.read(visitor)
 
     def _consent(self, key: tuple[str | None, str, bool]) -> Consent:
         value, mode, gpc = key
@@ -146,13 +154,20 @@ class ConsentFeature:
         return tuple(names)
 
     def transform(self, visitor: Visitor, scope: Mapping[str, Any]) -> Transform | None:
-        """The script gate for an HTML body, or None when nothing is refused."""
+        """The script gate for an HTML body, or None when nothing is refused. Where TCF
+        applies, vendor tags are gated by `visitor.tcf` too."""
         consent = visitor.consent
-        if not self.gated or not isinstance(consent, Consent) or not consent.refuses_any:
+        if not isinstance(consent, Consent):
+            return None
+        tcf = visitor.tcf
+        vendors = tcf.allows if isinstance(tcf, TcfConsent) and tcf.applies else None
+        if vendors is None and (not self.gated or not consent.refuses_any):
             return None
         host = request_host(scope)
         page_host = host.rsplit(":", 1)[0] if host and not host.startswith("[") else host
-        return self.script_gate.stream(consent.allows, page_host=page_host, allowed=consent.allowed)
+        return self.script_gate.stream(
+            consent.allows, tcf=vendors, page_host=page_host, allowed=consent.allowed
+        )
 
     # -- the consent log ----------------------------------------------------------------
 
@@ -179,15 +194,22 @@ class ConsentFeature:
         method: str,
         mode: str,
         now: float,
+        shown: tuple[str, Mapping[str, str]] | None = None,
+        tc_string: str | None = None,
+        gpp_string: str | None = None,
     ) -> None:
-        """Write one event to the log; raises LogUnavailable when it cannot be kept."""
+        """Write one event to the log; raises LogUnavailable when it cannot be kept.
+
+        `shown` is (hash, texts) of what the visitor saw when it was not the banner (the
+        TCF notice); `tc_string` and `gpp_string` what ad tech reads of the decision.
+        Without TCF strings, the GPP string is the usnat section where it applies."""
         language = visitor.language
-        texts_hash = self.texts.hashes[language]
+        texts_hash, texts = shown or (self.texts.hashes[language], self.texts.texts[language])
         if texts_hash not in self._archived:
-            await self.log.archive_texts(
-                self.policy.site.revision, language, self.texts.texts[language]
-            )
+            await self.log.archive_texts(self.policy.site.revision, language, texts)
             self._archived.add(texts_hash)
+        if gpp_string is None and self.tcf is not None:
+            gpp_string = self.tcf.usnat_gpp(visitor, categories, decided=event != "gpc")
         decided = datetime.fromtimestamp(now, UTC)
         await self.log.append(
             ConsentEvent(
@@ -205,6 +227,8 @@ class ConsentFeature:
                 user_agent=visitor.header(b"user-agent"),
                 path=page,
                 valid_until=decided + timedelta(seconds=self.cookie.max_age),
+                tc_string=tc_string,
+                gpp_string=gpp_string,
             )
         )
 

@@ -55,8 +55,12 @@ class ConsentEndpoints:
         self.css_url = css_url
 
     def routes(self) -> dict[str, Route]:
+        consent = Route(frozenset({"GET", "POST"}), self.consent)
+        if self.feature.tcf is not None:
+            body, fields = self.feature.tcf.form_limits()  # a box per vendor
+            consent = Route(consent.methods, consent.handler, body, fields)
         return {
-            "/consent": Route(frozenset({"GET", "POST"}), self.consent),
+            "/consent": consent,
             "/preferences": Route(frozenset({"GET"}), self.preferences),
         }
 
@@ -84,6 +88,12 @@ class ConsentEndpoints:
         return {name: name in chosen for name in optional}
 
     async def _decide(self, request: Request, consent: Consent) -> Response:
+        tcf = self.feature.tcf
+        if tcf is not None and tcf.handles(request):
+            try:
+                return await tcf.decide(request, consent)
+            except LogUnavailable:
+                return _unrecorded(request)
         action = request.field("action")
         if action not in ACTIONS:
             raise BadRequest(f"action must be one of {', '.join(ACTIONS)}")
@@ -126,12 +136,7 @@ class ConsentEndpoints:
                 now=now,
             )
         except LogUnavailable:
-            return _error(
-                request,
-                "your choice could not be recorded; nothing was changed, "
-                "please try again in a moment",
-                503,
-            )
+            return _unrecorded(request)
         request.visitor.consent = decided
         if request.wants_json:
             response = json_response(state_json(decided, self.feature.keys))
@@ -143,6 +148,9 @@ class ConsentEndpoints:
     async def preferences(self, request: Request) -> Response:
         consent = request.visitor.consent
         assert isinstance(consent, Consent)
+        tcf = self.feature.tcf
+        if tcf is not None and tcf.applies(request.visitor):
+            return tcf.preferences(request)
         page = self.renderer.render(
             "preferences.html",
             request.visitor.language,
@@ -159,6 +167,14 @@ class ConsentEndpoints:
             consent_id=consent.state.consent_id if consent.state else None,
         )
         return Response(body=page.encode(), content_type=b"text/html; charset=utf-8")
+
+
+def _unrecorded(request: Request) -> Response:
+    return _error(
+        request,
+        "your choice could not be recorded; nothing was changed, please try again in a moment",
+        503,
+    )
 
 
 def _error(request: Request, reason: str, status: int) -> Response:

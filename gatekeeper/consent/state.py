@@ -41,9 +41,12 @@ class ConsentState:
     """A GPC signal was logged for this consent id (recorded once)."""
     decided: bool = True
     """False when the cookie only remembers a GPC record, not a choice."""
+    tcf: str = ""
+    """The binding of the TC string minted with this decision (gatekeeper.tcf.edition),
+    "" without TCF: the `euconsent-v2` cookie counts only with it."""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "i": self.consent_id,
             "r": self.revision,
             "c": {name: int(value) for name, value in self.choices.items()},
@@ -52,6 +55,9 @@ class ConsentState:
             "g": int(self.gpc_recorded),
             "d": int(self.decided),
         }
+        if self.tcf:
+            data["x"] = self.tcf
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> ConsentState:
@@ -68,6 +74,7 @@ class ConsentState:
             mode=str(data["m"]),
             gpc_recorded=bool(data.get("g", 0)),
             decided=bool(data.get("d", 1)),
+            tcf=str(data.get("x", "")),
         )
 
 

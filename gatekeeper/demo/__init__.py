@@ -3,12 +3,16 @@
 Everything it needs is created in one data folder: the consent log, a generated signing
 secret and audit key, and the effective policy (`DIR/policy.yaml`), so the audit commands
 can be pointed at the demo's own log with `--policy DIR/policy.yaml`.
+
+`tcf=True` (`gatekeeper demo --tcf`) adds IAB TCF and GPP with an unregistered test CMP
+id and a small made-up vendor list (see tcf.yaml), and the partners' page of vendor tags.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -16,11 +20,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..middleware import ASGIApp, Gatekeeper
 from ..policy import interpolate
+from .partners import create_tcf_app
 from .site import create_app
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "policy.yaml"
 GEOIP = HERE / "demo-geoip.mmdb"
+TCF_SECTION = HERE / "tcf.yaml"
+DEMO_GVL = HERE / "gvl"
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -48,7 +55,17 @@ def _signing_key(data: Path) -> Path:
     return path
 
 
-def write_policy(data: Path) -> Path:
+def _vendor_list(data: Path) -> None:
+    """The made-up vendor list, unless one is there (`tcf update` may have replaced it)."""
+    folder = data / "gvl"
+    folder.mkdir(exist_ok=True)
+    if (folder / "vendor-list.json").exists():
+        return
+    for name in ("purposes-de.json", "purposes-fr.json", "vendor-list.json"):  # list last
+        shutil.copyfile(DEMO_GVL / name, folder / name)
+
+
+def write_policy(data: Path, *, tcf: bool = False) -> Path:
     """Create the data folder's secrets and write the effective demo policy into it."""
     data = data.resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -58,7 +75,11 @@ def write_policy(data: Path) -> Path:
         "GATEKEEPER_DATA": str(data),
         "GATEKEEPER_GEOIP": str(GEOIP),
     }
-    text, missing = interpolate(TEMPLATE.read_text(encoding="utf-8"), values)
+    template = TEMPLATE.read_text(encoding="utf-8")
+    if tcf:
+        _vendor_list(data)
+        template += TCF_SECTION.read_text(encoding="utf-8")
+    text, missing = interpolate(template, values)
     if missing:  # the template names only the values above
         raise RuntimeError(f"demo policy template uses unknown variables: {missing}")
     path = data / "policy.yaml"
@@ -66,7 +87,8 @@ def write_policy(data: Path) -> Path:
     return path
 
 
-def prepare_demo(data: Path) -> tuple[ASGIApp, Path]:
+def prepare_demo(data: Path, *, tcf: bool = False) -> tuple[ASGIApp, Path]:
     """The wrapped demo app and the path of its effective policy."""
-    policy_path = write_policy(data)
-    return Gatekeeper(create_app(), policy=policy_path), policy_path
+    policy_path = write_policy(data, tcf=tcf)
+    app = create_tcf_app(create_app()) if tcf else create_app()
+    return Gatekeeper(app, policy=policy_path), policy_path

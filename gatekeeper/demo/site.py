@@ -71,13 +71,8 @@ def load_assets(folder: Path = HERE / "static") -> dict[str, Asset]:
     return assets
 
 
-def render_pages(
-    consent_path: str | None,
-    articles: tuple[Article, ...] = ARTICLES,
-    site: Site = SITE,
-) -> dict[str, str]:
-    """Every page, by name: "home", "articles/SLUG", "privacy", "contact" and
-    "contact-sent", "not-found"."""
+def environment() -> jinja2.Environment:
+    """The site's templates: autoescaped, and strict about missing values."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -87,6 +82,23 @@ def render_pages(
         keep_trailing_newline=True,
     )
     env.filters["long_date"] = long_date
+    return env
+
+
+def render_page(name: str, site: Site = SITE, **context: Any) -> str:
+    """One template of the site, rendered (for pages added around the site, such as the
+    partners' page of `gatekeeper demo --tcf`)."""
+    return environment().get_template(name).render(site=site, **context)
+
+
+def render_pages(
+    consent_path: str | None,
+    articles: tuple[Article, ...] = ARTICLES,
+    site: Site = SITE,
+) -> dict[str, str]:
+    """Every page, by name: "home", "articles/SLUG", "privacy", "contact" and
+    "contact-sent", "not-found"."""
+    env = environment()
 
     def render(name: str, **context: Any) -> str:
         return env.get_template(name).render(site=site, **context)

@@ -71,10 +71,13 @@ class TcfConsent:
     declarations: Mapping[int, Vendor] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
+    tc_string: str = field(default="", repr=False)
+    """The TC string itself ("" without one), for server-side ad requests (gdpr_consent)."""
 
     @classmethod
-    def from_string(cls, tc: TCString, gvl: GVL) -> TcfConsent:
+    def from_string(cls, tc: TCString, gvl: GVL, text: str = "") -> TcfConsent:
         return cls(
+            tc_string=text,
             purposes=tc.purpose_consents,
             legitimate_interests=tc.purpose_legitimate_interests,
             special_features=tc.special_feature_optins,

@@ -99,6 +99,11 @@ UI: dict[str, dict[str, str]] = {
         "de": "Details zur Speicherung",
         "fr": "Détails du stockage",
     },
+    "other_categories": {
+        "en": "Other cookies on this site",
+        "de": "Weitere Cookies auf dieser Seite",
+        "fr": "Autres cookies de ce site",
+    },
     "accept_all": {"en": "Accept all", "de": "Alle akzeptieren", "fr": "Tout accepter"},
     "reject_all": {"en": "Reject all", "de": "Alle ablehnen", "fr": "Tout refuser"},
     "manage": {"en": "Manage choices", "de": "Auswahl verwalten", "fr": "Gérer mes choix"},

@@ -35,10 +35,9 @@ class Database:
         return row_record(rows[0])
 
     async def insert(self, record) -> None:  # type: ignore[no-untyped-def]
-        marks = ", ".join(f"${i}" for i in range(1, 22))
-        await self.execute(
-            f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})", *record_row(record)
-        )
+        row = record_row(record)
+        marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+        await self.execute(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({marks})", *row)
 
     async def set_seq(self, old: int, new: int) -> None:
         await self.execute("UPDATE records SET seq = $1 WHERE seq = $2", new, old)

@@ -33,7 +33,7 @@ async def test_append_is_durable_and_reads_back(policy, tmp_path):
         await second.close()
     conn = sqlite3.connect(tmp_path / "consent.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 3
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 4
 
 
 async def test_concurrent_appends_share_commits(log, monkeypatch):

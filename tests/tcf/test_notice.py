@@ -40,6 +40,9 @@ def render(name: str, disclosure, language: str, choices=None) -> str:
         privacy_url="/privacy",
         css_url="/_gatekeeper/static/gatekeeper.css",
         site_name="Test News",
+        reopen_label={"en": "Privacy choices"},
+        categories={},
+        allowed=frozenset(),
     )
 
 

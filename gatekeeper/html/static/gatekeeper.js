@@ -20,18 +20,22 @@
     if (name === "xlink-href") to.setAttributeNS(XLINK, "xlink:href", value);
     else to.setAttribute(name, value);
   };
-  const activate = (categories, tcData) => {
+  // "755:1,3,4", as the server reads a vendor tag
+  const tcfKey = (el) => (el.dataset.tcfVendor || "").trim() + ":" +
+    (el.dataset.tcfPurposes || "").split(",").map((p) => p.trim()).filter(Boolean).join(",");
+  const activate = (categories, tcData, tags) => {
     const tcfAllows = (el) => {
       if (el.dataset.tcfVendor === undefined && el.dataset.tcfPurposes === undefined) return true;
+      if (tags) return Boolean(tags[tcfKey(el)]);
       if (!tcData) return false;
-      const vendor = Number((el.dataset.tcfVendor || "").trim());
-      const purposes = (el.dataset.tcfPurposes || "").split(",").map((p) => p.trim()).filter(Boolean);
+      if (tcData.gdprApplies === false) return true;
+      const [vendor, purposes] = tcfKey(el).split(":");
       const consents = (tcData.vendor && tcData.vendor.consents) || {};
       const granted = (tcData.purpose && tcData.purpose.consents) || {};
-      return Boolean(consents[vendor]) && purposes.every((p) => granted[Number(p)]);
+      return Boolean(consents[vendor]) && purposes.split(",").filter(Boolean).every((p) => granted[p]);
     };
     const marked = all("[data-consent], [data-tcf-vendor], [data-tcf-purposes]");
-    if (!tcData && typeof window.__tcfapi === "function" && marked.some((el) => el.hasAttribute("data-tcf-vendor"))) {
+    if (!tcData && !tags && typeof window.__tcfapi === "function" && marked.some((el) => el.hasAttribute("data-tcf-vendor"))) {
       window.__tcfapi("addEventListener", 2, (data, ok) => {
         if (!ok || !data || data.eventStatus === "cmpuistate") return;
         if (data.listenerId !== undefined) window.__tcfapi("removeEventListener", 2, () => {}, data.listenerId);
@@ -90,7 +94,9 @@
         document.body.append(landmark);
       }
       notice.remove();
-      activate(state.categories || {});
+      // __tcfapi first: the tags it allows may ask it
+      if (state.tcf) document.dispatchEvent(new CustomEvent("gk:tcf", { detail: state.tcf }));
+      activate(state.categories || {}, null, state.tcf_tags);
       if (state.consent_mode) gtag("consent", "update", state.consent_mode);
       document.dispatchEvent(new CustomEvent("gatekeeper:consent", { detail: state }));
       restoreFocus(reopen);
@@ -107,12 +113,17 @@
     },
   };
 
+  handlers.tcf = handlers.consent;
+
   document.addEventListener("submit", async (event) => {
     const form = event.target;
     const handler = handlers[form.dataset.gkForm];
     if (!handler) return;
     event.preventDefault();
     const body = new URLSearchParams(new FormData(form, event.submitter));
+    if (form.dataset.gkForm === "tcf") {
+      for (const key of new Set(all("[data-tcf-vendor]").map(tcfKey))) body.append("tcf_tag", key);
+    }
     try {
       const response = await fetch(form.getAttribute("action"), {
         method: "POST",

@@ -1,0 +1,78 @@
+"""The consent banner where the policy turns TCF on.
+
+Where TCF applies and the visitor has no TC string that counts, the TCF notice is the
+banner's first layer (rendered once per language and vendor list, working without
+JavaScript); everywhere else the consent banner answers as usual. Every page also gets,
+first in its <head>, the CMP API: the visitor's state element and `tcf.js`, so
+`__tcfapi` and `__gpp` answer before any ad script runs (`gdprApplies: false` outside
+`tcf.places`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..html.fragment import Fragment
+from ..html.render import Renderer
+from ..policy import Policy
+from ..tcf.notice import UI
+from . import Page, Parts
+from .banner import ConsentBanner
+
+if TYPE_CHECKING:
+    from ..consent.tcf_flow import TcfFlow
+    from ..tcf.edition import Edition
+
+
+class TcfNotice:
+    """A `NoticeSource` in the consent banner's place."""
+
+    def __init__(
+        self,
+        banner: ConsentBanner,
+        flow: TcfFlow,
+        policy: Policy,
+        renderer: Renderer,
+        js_url: str,
+    ) -> None:
+        self.banner = banner
+        self.flow = flow
+        self.renderer = renderer
+        self.languages = policy.languages.available
+        self.default = policy.languages.default
+        self.context = {
+            "prefix": policy.prefix,
+            "privacy_url": policy.consent.banner.privacy_url,
+            "reopen_label": policy.consent.banner.preferences_label,
+            "ui": UI,
+        }
+        self.script = Fragment(renderer.render("tcf_scripts.html", "en", js_url=js_url).encode())
+        self._edition: Edition | None = None
+        self._notices: dict[str, Fragment] = {}
+        self._notice(self.default)  # rendered now: a template error stops the start
+
+    def _notice(self, language: str) -> Fragment:
+        edition = self.flow.current
+        if edition is not self._edition:
+            # A new vendor list (tcf update): render its notices once, then swap.
+            self._notices = {
+                lang: Fragment(
+                    self.renderer.render(
+                        "tcf_notice.html", lang, tcf=edition.context(lang), **self.context
+                    ).encode()
+                )
+                for lang in self.languages
+            }
+            self._edition = edition
+        return self._notices.get(language) or self._notices[self.default]
+
+    def parts(self, page: Page) -> Parts | None:
+        base = self.banner.parts(page)
+        if base is None:
+            return None
+        flow = self.flow
+        state = flow.page_state(page.visitor)
+        head = base.head + flow.state_bytes(state) + self.script.fill(page.values)
+        if state.notice_shown:
+            return Parts(head=head, body=self._notice(page.visitor.language).fill(page.values))
+        return Parts(head=head, top=base.top, body=base.body)
