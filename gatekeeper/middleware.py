@@ -294,6 +294,7 @@ class Visit:
         headers = original if isinstance(original, list) else list(original)
         consent = plan.consent
         if consent is not None:
+            consent.inventory.note(headers)
             headers = consent.cookie_headers(visitor, headers, self.scope)
         if self.extra:
             headers = vary_with([*headers, *self.extra])

@@ -142,7 +142,10 @@ class Plan:
                 self.log,
                 renderer,
                 css_url,
-                own_cookies=OWN_COOKIES,
+                own_cookies={
+                    **dict.fromkeys(OWN_COOKIES),
+                    ADBLOCK_COOKIE: policy.adblock_category(),
+                },
                 counters=self.counters,
                 gpc_limit=self.limits.gpc,
                 gvl=self._gvl(policy, resources),

@@ -70,6 +70,7 @@ class AdblockFeature:
         self.cap = config.frequency_hours * 3600
         self.clock = clock
         self.cookie = AdblockCookie(policy.secret_keys, clock=clock)
+        self.requires = policy.adblock_category()
         if detector is None:
             counters = Counters(open_counter_store(policy.audit.store) if self.enabled else None)
             detector = Detector(
@@ -112,9 +113,20 @@ class AdblockFeature:
         visitor = page.visitor
         if visitor.bot or not self.applies(page.path):
             return None  # crawlers get no notice and would only count as "unknown"
+        if not self.permitted(visitor):
+            return None
         state = self.cookie.from_cookies(visitor.cookies)
         visible, quiet = self.display(state)
         return AdblockView(self.detector.open(page.path, visitor.country), visible, quiet)
+
+    def permitted(self, visitor: Visitor) -> bool:
+        """Whether the visitor's consent lets detection read their browser
+        (`adblock.requires_consent`)."""
+        category = self.requires
+        if category is None:
+            return True
+        consent = visitor.consent
+        return consent is not None and consent.allows(category)
 
     def display(self, state: AdblockState | None) -> tuple[bool, bool]:
         """(shown at once, quiet) for a visitor with this cookie."""

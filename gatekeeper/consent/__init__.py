@@ -34,6 +34,7 @@ from ..visitor import Visitor
 from .cookies import CookieCategories, cookie_name
 from .endpoints import ConsentEndpoints
 from .gate import ScriptGate
+from .inventory import CookieInventory
 from .modes import Jurisdictions
 from .state import Consent, ConsentCookie, ConsentState, new_consent_id
 from .tcf_flow import TcfFlow
@@ -60,7 +61,7 @@ class ConsentFeature:
         renderer: Renderer,
         css_url: str,
         *,
-        own_cookies: Iterable[str] = (),
+        own_cookies: Mapping[str, str | None] | Iterable[str] = (),
         counters: Counters | None = None,
         gpc_limit: Limit | None = None,
         gvl: GvlFile | None = None,
@@ -74,6 +75,13 @@ class ConsentFeature:
         self.cookie = ConsentCookie(policy)
         self.jurisdictions = Jurisdictions(policy.consent.modes, policy.consent.gpc_places)
         self.categories = CookieCategories(policy.consent, own_cookies)
+        own = own_cookies if isinstance(own_cookies, Mapping) else dict.fromkeys(own_cookies)
+        self.inventory = CookieInventory(
+            counters,
+            self.categories.category,
+            self.categories.known,
+            own=(policy.consent.cookie.name, *own),
+        )
         categories = policy.consent.categories
         self.required = frozenset(n for n, c in categories.items() if c.required)
         self.optional = tuple(n for n, c in categories.items() if not c.required)

@@ -10,17 +10,30 @@ by their exact names only, so an app's `gk_uid` is classified like any other coo
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ..memo import Memo
 from ..policy.schema import Consent as ConsentPolicy
+
+# The strictly necessary cookies of the frameworks gatekeeper wraps, by their default
+# names: a wrapped app's forms and logins must work before any choice. A policy that
+# lists one of these names decides for it instead.
+FRAMEWORK_NECESSARY = {
+    "csrftoken": "Django: protects forms against cross-site requests",
+    "sessionid": "Django: keeps a visitor signed in",
+    "messages": "Django: one-time messages between pages",
+    "django_language": "Django: the chosen language",
+    "session": "Starlette, FastAPI, Litestar, Quart and Flask: the signed session",
+}
 
 
 class CookieCategories:
     """Cookie name -> category (gatekeeper's own names, exact names, then globs, then
     `consent.unlisted_cookies`)."""
 
-    def __init__(self, policy: ConsentPolicy, own: Iterable[str] = ()) -> None:
+    def __init__(
+        self, policy: ConsentPolicy, own: Mapping[str, str | None] | Iterable[str] = ()
+    ) -> None:
         self.exact: dict[str, str] = {}
         self.globs: list[tuple[str, str]] = []
         for category, settings in policy.categories.items():
@@ -32,8 +45,13 @@ class CookieCategories:
         self.unlisted = policy.unlisted_cookies
         required = [n for n, c in policy.categories.items() if c.required]
         necessary = required[0] if required else "necessary"
-        for name in (policy.cookie.name, *own):
-            self.exact[name] = necessary  # they hold the choices themselves
+        own = own if isinstance(own, Mapping) else dict.fromkeys(own)
+        # gatekeeper's own cookies hold the choices themselves: strictly necessary, unless
+        # a feature names the category it needs (gk_adblock: adblock.requires_consent).
+        self.exact[policy.cookie.name] = necessary
+        for name, category in own.items():
+            self.exact[name] = category or necessary
+        self.necessary = necessary
         self._found: Memo[str, str] = Memo(self._classify, 4096)
 
     def category(self, name: str) -> str:
@@ -43,6 +61,10 @@ class CookieCategories:
         """Whether the policy names this cookie (exactly or by a glob)."""
         return name in self.exact or any(fnmatch.fnmatchcase(name, p) for p, _ in self.globs)
 
+    def known(self, name: str) -> bool:
+        """Listed, or a framework's own necessary cookie: not to be flagged as unlisted."""
+        return name in FRAMEWORK_NECESSARY or self.listed(name)
+
     def _classify(self, name: str) -> str:
         found = self.exact.get(name)
         if found is not None:
@@ -50,6 +72,8 @@ class CookieCategories:
         for pattern, category in self.globs:
             if fnmatch.fnmatchcase(name, pattern):
                 return category
+        if name in FRAMEWORK_NECESSARY:
+            return self.necessary
         return self.unlisted
 
 

@@ -408,6 +408,14 @@ class Adblock(Model):
     paths: tuple[PathPattern, ...] = Field(("/*",), description="Where detection runs.")
     exempt_paths: tuple[PathPattern, ...] = ()
     frequency_hours: float = Field(24, ge=0, description="A dismissed notice stays away this long.")
+    requires_consent: str = Field(
+        "auto",
+        description="The consent category detection needs, or none. Detection reads the "
+        "visitor's terminal (ePrivacy Art. 5(3)): where consent is needed (opt-in places) "
+        "neither baits nor gk_adblock reach a visitor who has not allowed this category. "
+        "auto: the first optional category granting Consent Mode's ad_storage, else the "
+        "first optional category.",
+    )
     baits: Baits = Baits()
     notice: AdblockNotice = AdblockNotice()
 
@@ -916,6 +924,28 @@ class Policy(Model):
                     "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
                 )
         return keys
+
+    @model_validator(mode="after")
+    def _adblock_category(self) -> Policy:
+        wanted = self.adblock.requires_consent
+        if wanted not in ("auto", "none") and wanted not in self.consent.categories:
+            known = ", ".join(("auto", "none", *self.consent.categories))
+            raise ValueError(f"adblock.requires_consent: {wanted!r} is not one of: {known}")
+        return self
+
+    def adblock_category(self) -> str | None:
+        """The category adblock detection needs (adblock.requires_consent resolved), or
+        None when it needs none."""
+        wanted = self.adblock.requires_consent
+        if wanted == "none" or not self.consent.enabled:
+            return None
+        if wanted != "auto":
+            return wanted
+        optional = [(n, c) for n, c in self.consent.categories.items() if not c.required]
+        for name, category in optional:
+            if "ad_storage" in category.consent_mode:
+                return name
+        return optional[0][0] if optional else None
 
     @model_validator(mode="after")
     def _unique_notifications(self) -> Policy:

@@ -19,7 +19,7 @@ from tests.workers.conftest import (
     run_views,
 )
 
-VIEWS = {"DE": ("blocked", 5), "FR": ("allowed", 5), "JP": ("no_js", 5), "GB": ("check_again", 3)}
+VIEWS = {"NZ": ("blocked", 5), "ZA": ("allowed", 5), "JP": ("no_js", 5), "AU": ("check_again", 3)}
 
 
 def test_gunicorn_with_uvicorn_workers(tmp_path: Path) -> None:
