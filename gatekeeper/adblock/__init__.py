@@ -29,9 +29,9 @@ from ..policy import Policy, compile_globs
 from ..visitor import Visitor
 from .baits import Baits
 from .beacon import Beacon
-from .cli import summarise
 from .cookie import AdblockCookie, AdblockState
 from .detector import Detector
+from .rates import summarise
 from .stats import VerdictCounts
 from .store import Filter
 from .token import ViewTokens

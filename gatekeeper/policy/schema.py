@@ -911,6 +911,7 @@ class Policy(Model):
             if category.required:
                 raise ValueError(f"{key}: {name!r} is required, so no choice can turn it off")
         return tcf
+
     limits: Limits = Limits()
     shared: Shared = Shared()
 

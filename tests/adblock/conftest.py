@@ -18,7 +18,7 @@ import pytest
 from gatekeeper import Gatekeeper
 from gatekeeper.adblock import AdblockFeature
 from gatekeeper.adblock.baits import COSMETIC, IMAGE, SCRIPT
-from gatekeeper.adblock.cli import summarise
+from gatekeeper.adblock.rates import summarise
 from gatekeeper.adblock.store import Filter
 from gatekeeper.policy import Policy, load_policy
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.adblock.cli import verdicts
 from gatekeeper.adblock.detector import Detector
+from gatekeeper.adblock.rates import verdicts
 from gatekeeper.adblock.stats import VerdictCounts, day_of
 from gatekeeper.adblock.token import TokenError, ViewTokens
 from gatekeeper.adblock.verdict import Report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sqlite3
@@ -14,10 +13,16 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.audit import ConsentLog
-from gatekeeper.audit.cli import main, register
+from gatekeeper.cli import build_parser
+from gatekeeper.cli import main as gatekeeper_main
 from gatekeeper.policy import load_policy
 from tests.audit.conftest import Clock, event
 from tests.conftest import REPO
+
+
+def main(argv: list[str]) -> int:
+    """`gatekeeper audit ...`"""
+    return gatekeeper_main(["audit", *argv])
 
 
 def fill(policy_path: Path, count: int = 25, *, days_ago: int = 0) -> str:
@@ -200,9 +205,7 @@ def test_texts_prints_what_visitors_saw(audit_policy, tmp_path, capsys):
 def test_register_adds_audit_to_the_main_command(audit_policy, capsys):
     path = audit_policy()
     fill(path, 3)
-    parser = argparse.ArgumentParser(prog="gatekeeper")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["audit", "verify", "--policy", str(path)])
+    args = build_parser().parse_args(["audit", "verify", "--policy", str(path)])
     assert args.func(args) == 0
     assert "OK" in capsys.readouterr().out
 
@@ -211,7 +214,7 @@ def test_runs_as_a_module(audit_policy):
     path = audit_policy()
     fill(path, 3)
     result = subprocess.run(
-        [sys.executable, "-m", "gatekeeper.audit.cli", "verify", "--policy", str(path)],
+        [sys.executable, "-m", "gatekeeper.cli", "audit", "verify", "--policy", str(path)],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -9,10 +9,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from gatekeeper.audit import ConsentLog
-from gatekeeper.audit.cli import main
+from gatekeeper.cli import main as gatekeeper_main
 from gatekeeper.policy import load_policy
 from tests.audit.conftest import NOW, Clock, event
 from tests.audit.rawsql import SQLiteDatabase
+
+
+def main(argv: list[str]) -> int:
+    """`gatekeeper audit ...`"""
+    return gatekeeper_main(["audit", *argv])
 
 
 def days_of_records(path: Path, *, per_day: int = 10, days: int = 3) -> None:

@@ -155,14 +155,8 @@ def checked(page: Any, url: str) -> str:
 
 
 def stats_command(policy: Path, *extra: str) -> list[str]:
-    """`gatekeeper adblock stats`, or the module itself until gatekeeper.cli registers it."""
-    from gatekeeper.cli import build_parser
-
-    try:
-        build_parser().parse_args(["adblock", "stats", "--policy", str(policy)])
-        head = [sys.executable, "-m", "gatekeeper.cli", "adblock"]
-    except SystemExit:
-        head = [sys.executable, "-m", "gatekeeper.adblock.cli"]
+    """`gatekeeper adblock stats`."""
+    head = [sys.executable, "-m", "gatekeeper.cli", "adblock"]
     return [*head, "stats", "--policy", str(policy), *extra]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
@@ -10,10 +9,9 @@ from pathlib import Path
 import pytest
 from pytest_httpx import HTTPXMock
 
-from gatekeeper.cli import main
-from gatekeeper.geo import cli
-from gatekeeper.geo.cli import register
-from gatekeeper.geoblock import decide_address, geo_findings
+from gatekeeper.cli import build_parser, main
+from gatekeeper.cli import geoip as cli
+from gatekeeper.geoblock import geo_findings
 from gatekeeper.policy import load_policy
 from tests.geoblock.maxmind import ACCOUNT, KEY, maxmind_archive, serve, url
 
@@ -246,9 +244,7 @@ def test_update_shows_progress_on_a_terminal(
 
 
 def test_register_adds_geoip_to_a_parser(city_policy, capsys):
-    parser = argparse.ArgumentParser(prog="gatekeeper")
-    commands = parser.add_subparsers(dest="command", required=True)
-    register(commands, rules=decide_address)
+    parser = build_parser()
     args = parser.parse_args(["geoip", "lookup", "89.160.20.112", "--policy", city_policy()])
     assert args.func(args) == 0
     assert "SE" in capsys.readouterr().out

@@ -43,7 +43,7 @@ consent:
   categories:
     necessary: {{required: true, label: Nec}}
     stats: {{label: Stx, cookies: ["_ga", "_ga_*"]}}
-adblock: {{mode: {adblock}}}
+adblock: {{mode: {adblock}, requires_consent: none}}  # shown before any choice, to read it
 geoblock: {{deny: [AQ]}}
 notifications:
   - {{id: n1, text: N1, links: [{{label: L1, href: /l1}}]}}

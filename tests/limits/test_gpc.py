@@ -10,10 +10,15 @@ import httpx
 import pytest
 
 from gatekeeper import Gatekeeper
+from gatekeeper.cli import main as gatekeeper_main
 from gatekeeper.consent import GPC_SIGNALS
 from gatekeeper.counters import day_of
-from gatekeeper.counters.cli import main as counts_main
 from tests.adblock.conftest import BROWSER, html_app
+
+
+def counts_main(argv: list[str]) -> int:
+    """`gatekeeper counts ...`"""
+    return gatekeeper_main(["counts", *argv])
 
 POLICY = """\
 debug: true

@@ -1,10 +1,8 @@
 """`gatekeeper geoip lookup|update`: what gatekeeper decides for an address, and a fresh
 database from MaxMind.
 
-`register(commands, rules=...)` adds the commands to the `gatekeeper` parser. The country
-rules sit above geo (`gatekeeper.geoblock` reads locations, geo never reads rules), so
-the `gatekeeper` command hands in how they decide for an address. Exit codes follow the
-`gatekeeper` command: 0 ok, 1 failed, 2 usage or configuration error.
+Exit codes follow the `gatekeeper` command: 0 ok, 1 failed, 2 usage or configuration
+error.
 """
 
 from __future__ import annotations
@@ -14,14 +12,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from ..net import parse_ip
-from ..policy import Policy, PolicyError, load_policy
-from .anonymous import AnonymousReader, open_anonymous
-from .database import IPAddress
-from .reader import GeoDatabaseError, GeoReader, Location
-from .update import (
+from ..geo.anonymous import AnonymousReader, open_anonymous
+from ..geo.reader import GeoDatabaseError, GeoReader
+from ..geo.update import (
     Credentials,
     TerminalProgress,
     UpdateError,
@@ -29,44 +24,15 @@ from .update import (
     edition_from_path,
     update_database,
 )
+from ..geoblock import decide_address
+from ..net import parse_ip
+from ..policy import Policy, PolicyError, load_policy
+from .common import OK, USAGE, Subcommands, Usage
 
-__all__ = ["AddressRules", "Ruling", "lookup", "register"]
-
-OK, FAILED, USAGE = 0, 1, 2
-
-
-class Ruling(Protocol):
-    """A decision of the country rules (`gatekeeper.geoblock.Decision`)."""
-
-    @property
-    def blocked(self) -> bool: ...
-
-    @property
-    def rule(self) -> str: ...
+FAILED = 1
 
 
-class AddressRules(Protocol):
-    """How the policy's country rules decide for an address at a path, as the server
-    would (`gatekeeper.geoblock.decide_address`). `location` is None when no location
-    database is open; `anonymous` is the Anonymous-IP reader, if one is."""
-
-    def __call__(
-        self,
-        policy: Policy,
-        ip: IPAddress,
-        location: Location | None,
-        anonymous: AnonymousReader | None,
-        path: str,
-    ) -> Ruling: ...
-
-
-class _Usage(Exception):
-    """A problem with the command line or the policy: exit 2 with the message."""
-
-
-def register(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], *, rules: AddressRules
-) -> None:
+def register(commands: Subcommands) -> None:
     """Add `geoip lookup` and `geoip update` to the `gatekeeper` command's subparsers."""
     geoip = commands.add_parser("geoip", help="look addresses up; update the GeoIP database")
     actions = geoip.add_subparsers(dest="geoip_command", required=True, metavar="ACTION")
@@ -76,7 +42,7 @@ def register(
     lookup.add_argument("--policy", required=True, metavar="FILE")
     lookup.add_argument("--path", default="/", help="request path the rules are checked for")
     lookup.add_argument("--json", action="store_true", help="print the answer as JSON")
-    lookup.set_defaults(func=lambda args: cmd_lookup(args, rules))
+    lookup.set_defaults(func=cmd_lookup)
 
     update = actions.add_parser(
         "update",
@@ -100,7 +66,7 @@ def _load(path: str) -> Policy:
     try:
         return load_policy(path, placeholders=set())
     except PolicyError as exc:
-        raise _Usage(str(exc)) from None
+        raise Usage(str(exc)) from None
 
 
 def _fail(command: str, message: str, code: int) -> int:
@@ -111,10 +77,10 @@ def _fail(command: str, message: str, code: int) -> int:
 # --- lookup --------------------------------------------------------------------------------
 
 
-def cmd_lookup(args: argparse.Namespace, rules: AddressRules) -> int:
+def cmd_lookup(args: argparse.Namespace) -> int:
     try:
-        answer = lookup(_load(args.policy), args.ip, rules, args.path)
-    except _Usage as exc:
+        answer = lookup(_load(args.policy), args.ip, args.path)
+    except Usage as exc:
         return _fail("lookup", str(exc), USAGE)
     if args.json:
         print(json.dumps(answer, indent=2))
@@ -125,18 +91,18 @@ def cmd_lookup(args: argparse.Namespace, rules: AddressRules) -> int:
     return OK
 
 
-def lookup(policy: Policy, address: str, rules: AddressRules, path: str = "/") -> dict[str, Any]:
+def lookup(policy: Policy, address: str, path: str = "/") -> dict[str, Any]:
     """The location of `address` and the country rules' decision, as the server makes it."""
     ip = parse_ip(address)
     if ip is None:
-        raise _Usage(f"{address!r} is not an IP address")
+        raise Usage(f"{address!r} is not an IP address")
     if not path.startswith("/"):
-        raise _Usage(f"--path {path!r} must start with '/'")
+        raise Usage(f"--path {path!r} must start with '/'")
     geo = _open_location(policy)
     anonymous = _open_anonymous(policy) if policy.geoblock.anonymous == "block" else None
     try:
         location = geo.lookup(ip) if geo is not None else None
-        decision = rules(policy, ip, location, anonymous, path)
+        decision = decide_address(policy, ip, location, anonymous, path)
         return {
             "address": str(ip),
             "database": _describe(geo, policy.geoip.database),
@@ -162,9 +128,7 @@ def _open_location(policy: Policy) -> GeoReader | None:
         return GeoReader(config.database, cache_size=0)
     except GeoDatabaseError as exc:
         if config.on_missing == "error":
-            raise _Usage(
-                f"{exc} (geoip.on_missing: error, so the server would not start)"
-            ) from None
+            raise Usage(f"{exc} (geoip.on_missing: error, so the server would not start)") from None
         return None  # as the server runs: every location unknown
 
 
@@ -172,7 +136,7 @@ def _open_anonymous(policy: Policy) -> AnonymousReader | None:
     try:
         return open_anonymous(policy.geoip)
     except GeoDatabaseError as exc:
-        raise _Usage(f"{exc} (geoip.on_missing: error, so the server would not start)") from None
+        raise Usage(f"{exc} (geoip.on_missing: error, so the server would not start)") from None
 
 
 def _describe(geo: GeoReader | None, configured: Path | None) -> str:
@@ -200,10 +164,10 @@ def cmd_update(args: argparse.Namespace) -> int:
         setting = "geoip.anonymous_database" if args.anonymous else "geoip.database"
         target = policy.geoip.anonymous_database if args.anonymous else policy.geoip.database
         if target is None:
-            raise _Usage(f"{setting} is not set in {args.policy}")
+            raise Usage(f"{setting} is not set in {args.policy}")
         edition = check_edition(args.edition) if args.edition else edition_from_path(target)
         credentials = Credentials.from_env(os.environ)
-    except (_Usage, UpdateError) as exc:
+    except (Usage, UpdateError) as exc:
         return _fail("update", str(exc), USAGE)
     progress = TerminalProgress(sys.stderr, edition) if sys.stderr.isatty() else None
     try:

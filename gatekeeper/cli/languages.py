@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..i18n.catalogue import SOURCE_LANGUAGE, BuiltinText, bundled, has_catalogue
 from ..policy import LoadedPolicy, PolicyIssue
 from ..policy.schema import Notification
-from .catalogue import SOURCE_LANGUAGE, BuiltinText, bundled, has_catalogue
 
 Loc = tuple[str | int, ...]
 

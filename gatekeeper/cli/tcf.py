@@ -15,15 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from ..policy import Policy, PolicyError, load_policy
-from .disclosure import build_disclosure
-from .gpp import GppError, decode_gpp, decode_usnat, section_name
-from .gvl import GVLError, load_gvl
-from .string import IdRanges, TCStringError, decode
-from .update import UpdateError, update_gvl
+from ..tcf.disclosure import build_disclosure
+from ..tcf.gpp import GppError, decode_gpp, decode_usnat, section_name
+from ..tcf.gvl import GVLError, load_gvl
+from ..tcf.string import IdRanges, TCStringError, decode
+from ..tcf.update import UpdateError, update_gvl
 
 __all__ = ["register"]
 
-OK, FAILED, USAGE = 0, 1, 2
+from .common import FINDINGS as FAILED
+from .common import OK, USAGE
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,24 +7,15 @@ import argparse
 import json
 import sys
 
+from ..audit.checkpoint import Checkpoint
+from ..audit.evidence import gather, render
+from ..audit.findings import Report
+from ..audit.heads import WitnessError
+from ..audit.log import ConsentLog
+from ..audit.period import PeriodError, moment
 from ..html.render import Renderer
-from .checkpoint import Checkpoint
-from .command import (
-    FINDINGS,
-    OK,
-    Usage,
-    guarded,
-    kept_heads,
-    output,
-    policy_arg,
-    policy_of,
-    run,
-)
-from .evidence import gather, render
-from .findings import Report
-from .heads import WitnessError
-from .log import ConsentLog
-from .period import PeriodError, moment
+from .audit_support import kept_heads, run
+from .common import FINDINGS, OK, Usage, guarded, output, policy_arg, policy_of
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -121,7 +112,7 @@ def add_head_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
         metavar="HEAD.json",
         help="a signed head kept from earlier: the report says whether the log extends it",
     )
-    report.set_defaults(func=guarded(cmd_report))
+    report.set_defaults(func=guarded("audit report", cmd_report))
 
     checkpoint = commands.add_parser(
         "checkpoint",
@@ -131,7 +122,7 @@ def add_head_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
         "audit.witness if set.",
     )
     policy_arg(checkpoint)
-    checkpoint.set_defaults(func=guarded(cmd_checkpoint))
+    checkpoint.set_defaults(func=guarded("audit checkpoint", cmd_checkpoint))
 
     head = commands.add_parser(
         "head",
@@ -141,4 +132,4 @@ def add_head_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
         "`verify --since`.",
     )
     policy_arg(head)
-    head.set_defaults(func=guarded(cmd_head))
+    head.set_defaults(func=guarded("audit head", cmd_head))

@@ -11,31 +11,17 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .checkpoint import KeyFileError
-from .cli_heads import add_head_commands
-from .command import (
-    FINDINGS,
-    OK,
-    Usage,
-    guarded,
-    kept_heads,
-    open_log,
-    output,
-    policy_arg,
-    print_report,
-    public_keys,
-    query_of,
-    range_args,
-    run,
-)
-from .export import FORMATS, Format, export
-from .log import ConsentLog
-from .offline import verify_export
-from .record import texts_hash
+from ..audit.checkpoint import KeyFileError
+from ..audit.export import FORMATS, Format, export
+from ..audit.log import ConsentLog
+from ..audit.offline import verify_export
+from ..audit.record import texts_hash
+from .audit_heads import add_head_commands
+from .audit_support import kept_heads, open_log, print_report, public_keys, query_of, run
+from .common import FINDINGS, OK, Usage, guarded, output, policy_arg, range_args
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -226,7 +212,7 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
         "prove the log extends it (repeatable)",
     )
     verify.add_argument("--json", action="store_true", help="machine-readable report")
-    verify.set_defaults(func=guarded(cmd_verify))
+    verify.set_defaults(func=guarded("audit verify", cmd_verify))
 
     exp = commands.add_parser(
         "export",
@@ -249,20 +235,20 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
         metavar="HEAD.json",
         help="a signed head the auditor kept: include a consistency proof from it",
     )
-    exp.set_defaults(func=guarded(cmd_export))
+    exp.set_defaults(func=guarded("audit export", cmd_export))
 
     show = commands.add_parser("show", help="one visitor's whole history (access requests)")
     show.add_argument("consent_id", metavar="CONSENT_ID")
     policy_arg(show)
     show.add_argument("--json", action="store_true")
-    show.set_defaults(func=guarded(cmd_show))
+    show.set_defaults(func=guarded("audit show", cmd_show))
 
     stats = commands.add_parser("stats", help="decisions by day, mode and choice")
     policy_arg(stats)
     range_args(stats)
     stats.add_argument("--country", metavar="CC")
     stats.add_argument("--json", action="store_true")
-    stats.set_defaults(func=guarded(cmd_stats))
+    stats.set_defaults(func=guarded("audit stats", cmd_stats))
 
     purge = commands.add_parser(
         "purge", help="erase personal fields of old records (hashes stay, verify still passes)"
@@ -271,18 +257,18 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
     purge.add_argument(
         "--older-than", type=int, metavar="DAYS", help="default: audit.retention_days"
     )
-    purge.set_defaults(func=guarded(cmd_purge))
+    purge.set_defaults(func=guarded("audit purge", cmd_purge))
 
     texts = commands.add_parser("texts", help="print the archived texts with this hash")
     texts.add_argument("hash", metavar="HASH")
     policy_arg(texts)
-    texts.set_defaults(func=guarded(cmd_texts))
+    texts.set_defaults(func=guarded("audit texts", cmd_texts))
 
     add_head_commands(commands)
 
     key = commands.add_parser("public-key", help="print the checkpoints' public key (PEM)")
     policy_arg(key)
-    key.set_defaults(func=guarded(cmd_public_key))
+    key.set_defaults(func=guarded("audit public-key", cmd_public_key))
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -295,22 +281,3 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     sub = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")
     _add_subcommands(sub)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gatekeeper audit", description="The consent log, for auditors and operators."
-    )
-    sub = parser.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")
-    _add_subcommands(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `gatekeeper audit` with these arguments (those after `audit`)."""
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
