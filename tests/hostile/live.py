@@ -3,7 +3,8 @@
 The policy is tests/hostile/target.py's, at the path in GATEKEEPER_HOSTILE_POLICY. The
 app serves an HTML article that sets the analytics cookie `_ga`, and a websocket stream
 at `/articles/live` (the path the policy closes to GB) and anywhere else: it accepts,
-sends "live:<path>" and closes normally.
+sends "live:<path>" and closes normally. `without_extension` is the same site as a
+server without the `websocket.http.response` extension runs it.
 """
 
 from __future__ import annotations
@@ -45,3 +46,13 @@ async def site(scope, receive, send) -> None:
 
 
 app = Gatekeeper(site, policy=os.environ["GATEKEEPER_HOSTILE_POLICY"])
+
+
+async def without_extension(scope, receive, send) -> None:
+    """The same site on a server that does not offer `websocket.http.response` (every
+    server installed here does; older uvicorn and daphne do not)."""
+    if scope["type"] == "websocket":
+        extensions = dict(scope.get("extensions") or {})
+        extensions.pop("websocket.http.response", None)
+        scope = {**scope, "extensions": extensions}
+    await app(scope, receive, send)
