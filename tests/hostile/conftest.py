@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from tests.audit.conftest import pg_url  # noqa: F401 (a PostgreSQL store in its own schema)
 from tests.hostile.site import app
 from tests.hostile.target import Target
 

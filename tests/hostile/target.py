@@ -30,6 +30,7 @@ PREFIX = "/_gatekeeper"
 HOST = "www.example.com"
 BASE = f"http://{HOST}"
 TOKEN = "auditor-token-0123456789abcdef0123"
+PASSWORD = "auditor-password-0123456789"
 PEER = "203.0.113.9"  # not in the test database: an unknown location (opt-in)
 PROXY = "10.0.0.1"
 GB, SE, US_WA = "81.2.69.160", "89.160.20.112", "216.160.83.56"
@@ -57,8 +58,8 @@ geoblock:
   rules: [{{paths: ["/articles/live", "/articles/live/*"], deny: [GB]}}]
 offline_notice: {{enabled: true}}
 audit:
-  store: "sqlite:///{{store}}"
-  view: {{enabled: true, token: "{TOKEN}"}}
+  store: "{{store}}"
+  view: {{enabled: true, token: "{TOKEN}", username: auditor, password: "{PASSWORD}"}}
 """
 
 FORM = "application/x-www-form-urlencoded"
@@ -126,8 +127,10 @@ HOSTILE_NEXT = [
 ]
 
 
-def policy_text(store: Path) -> str:
-    return BASE_POLICY + SECTIONS.replace("{store}", str(store))
+def policy_text(store: Path | str) -> str:
+    """The policy, its consent log a SQLite file at `store` or at a store URL."""
+    url = store if isinstance(store, str) else f"sqlite:///{store}"
+    return BASE_POLICY + SECTIONS.replace("{store}", url)
 
 
 class Hang(AssertionError):
@@ -140,9 +143,9 @@ class Target:
     folder: Path
 
     @classmethod
-    def build(cls, folder: Path, app) -> Target:
+    def build(cls, folder: Path, app, store: str | None = None) -> Target:
         path = folder / "policy.yaml"
-        path.write_text(policy_text(folder / "consent.db"), encoding="utf-8")
+        path.write_text(policy_text(store or folder / "consent.db"), encoding="utf-8")
         return cls(Gatekeeper(app, policy=path), folder)
 
     async def request(

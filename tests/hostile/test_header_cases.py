@@ -401,6 +401,10 @@ OTHER_HEADERS = [
     ("x-forwarded-for", b"81.2.69.160, , ,\xff, [::1, 999.1.1.1"),
     ("x-forwarded-for", b",".join([b"81.2.69.160"] * 5000)),
     ("x-forwarded-for", b"unknown"),
+    ("x-forwarded-for", b"\x00"),  # inet_pton raises ValueError for a NUL, not OSError
+    ("x-forwarded-for", b"81.2.69.160\x00"),
+    ("x-forwarded-for", b"::1\x00"),
+    ("forwarded", b'for="[::1\x00]"'),
     ("forwarded", b'for="[2001:db8::1"; for=81.2.69.160, for=_hidden;proto=https'),
     ("forwarded", b'for=";;;"; by=x, ""'),
     ("forwarded", b'"' * 999),
