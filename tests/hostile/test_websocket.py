@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -96,8 +97,6 @@ def test_an_allowed_visitor_gets_the_stream(server, path, country):
 
 
 def test_the_http_twin_answers_the_same(server):
-    import httpx
-
     running, _ = server
     base = f"http://127.0.0.1:{running.port}"
     blocked = httpx.get(base + "/articles/live", headers={"X-Gatekeeper-Country": "GB"})
