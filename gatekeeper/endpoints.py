@@ -10,6 +10,7 @@ the reason — checked before a handler does anything.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,10 @@ MAX_NEXT = 2048
 # What a path may keep as it is in a Location header; everything else is percent-encoded
 # (UTF-8), so any `next` a visitor sends becomes ASCII that means the same path.
 _PATH_SAFE = "/-._~!$&'()*+,;=:@%?#"
+# A `.` or `..` segment, also spelled %2e as browsers read it: `/.//evil.example` resolves
+# to the path `//evil.example`, which an app that redirects to its own path (adding a
+# trailing slash, say) would send to another host.
+_DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:/|$)", re.IGNORECASE)
 
 
 class BadRequest(Exception):
@@ -81,7 +86,7 @@ def safe_next(value: str | None, fallback: str = "/") -> str:
     """A same-site relative path to return to, percent-encoded; else `fallback`.
 
     Refuses absolute URLs, scheme-relative `//host` and `/\\host` (browsers read both as
-    another host), control characters, and anything over 2 KB.
+    another host), dot segments, control characters, and anything over 2 KB.
     """
     if not value or len(value) > MAX_NEXT or not value.startswith("/"):
         return fallback
@@ -95,6 +100,8 @@ def safe_next(value: str | None, fallback: str = "/") -> str:
         return fallback  # a lone surrogate is no path
     parts = urlsplit(encoded)
     if parts.scheme or parts.netloc or encoded.startswith("//"):
+        return fallback
+    if _DOT_SEGMENT.search(parts.path):
         return fallback
     return encoded
 
@@ -204,7 +211,10 @@ class Request:
         referer = self.visitor.header(b"referer")
         if not referer:
             return None
-        parts = urlsplit(referer)
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # "http://[evil/": an unbalanced IPv6 bracket names no page
+            return None
         host = request_host(self.scope)
         if host is None or parts.netloc.lower() != host:
             return None

@@ -32,6 +32,9 @@ class LanguageNegotiator:
     def choose(self, header: str | None) -> str:
         if not header:
             return self.default
+        # Only the first 1,024 characters count, so they are the key: a header of any
+        # size costs one such entry.
+        header = header[:1024]
         cached = self._cache.get(header)
         if cached is not None:
             return cached
@@ -43,7 +46,7 @@ class LanguageNegotiator:
 
     def _negotiate(self, header: str) -> str:
         ranges: list[tuple[float, int, str]] = []
-        for position, item in enumerate(header[:1024].split(",")):
+        for position, item in enumerate(header.split(",")):
             tag, _, params = item.strip().partition(";")
             tag = tag.strip().lower()
             if not tag:

@@ -104,6 +104,8 @@ class Gatekeeper:
                 self._reload()
             await Visit(self._plan, scope, send).run(receive)
         elif kind == "websocket":
+            if self._file is not None:  # a websocket-only site never sends an HTTP request
+                self._reload()
             await Visit(self._plan, scope, send).handshake(receive)
         elif kind == "lifespan":
             await self.app(scope, self._on_shutdown(receive), send)

@@ -52,11 +52,11 @@ def parse_ip(text: str) -> IPAddress | None:
     if ":" not in text:
         try:
             return IPv4Address(inet_pton(AF_INET, text))
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the text
             return None
     try:
         ip: IPAddress = IPv6Address(inet_pton(AF_INET6, text))
-    except OSError:
+    except (OSError, ValueError):
         # inet_pton is three times faster than ipaddress's parser, which is still
         # needed for what it leaves out, such as zone ids ("fe80::1%eth0").
         try:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...endpoints import BadRequest, Request, Response
+from ...endpoints import Request, Response
 from .. import present
+from .filters import consent_id as checked_id
 from .frame import Frame
 
 
 async def consent(frame: Frame, request: Request) -> Response:
-    consent_id = request.query().get("id", "").strip()
-    if len(consent_id) > 128:
-        raise BadRequest("consent id is longer than any the log keeps")
+    consent_id = checked_id(request.query().get("id", "").strip())
     history: list[dict[str, Any]] = []
     texts: list[dict[str, Any]] = []
     if consent_id:

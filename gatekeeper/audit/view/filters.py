@@ -22,6 +22,16 @@ def _moment(text: str, name: str, *, until: bool = False) -> str:
         raise BadRequest(f"{name}: {exc}") from None
 
 
+def consent_id(value: str) -> str:
+    """A consent id to look up, or BadRequest: PostgreSQL refuses a NUL in text, and that
+    is the visitor's error, not the log's."""
+    if len(value) > 128:
+        raise BadRequest("consent id is longer than any the log keeps")
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        raise BadRequest("consent id has a control character, which no consent id has")
+    return value
+
+
 def number(value: str | None, name: str, default: int, low: int, high: int) -> int:
     if value is None or value == "":
         return default
@@ -55,8 +65,7 @@ class Filters:
             raise BadRequest(f"mode must be one of {', '.join(MODES)}")
         if found.country and not _COUNTRY.match(found.country):
             raise BadRequest("country must be a two-letter code such as DE")
-        if len(found.consent_id) > 128:
-            raise BadRequest("consent id is longer than any the log keeps")
+        consent_id(found.consent_id)
         return found
 
     def query(self) -> Query:
