@@ -50,7 +50,7 @@ consent:
     necessary: {{required: true, label: {{en: Necessary, de: Notwendig}}}}
     analytics: {{label: {{en: Analytics, de: Statistik}}, cookies: ["_ga", "_ga_*"]}}
     ads: {{label: {{en: Ads, de: Werbung}}, cookies: ["IDE"], sale_or_sharing: true}}
-adblock: {{mode: notice}}
+adblock: {{mode: notice, requires_consent: none}}  # beacons from any visitor, to fuzz them
 notifications:
   - {{id: sale, text: {{en: Winter sale, de: Winterschlussverkauf}}, dismissible: true}}
 geoblock:
@@ -60,6 +60,13 @@ offline_notice: {{enabled: true}}
 audit:
   store: "{{store}}"
   view: {{enabled: true, token: "{TOKEN}", username: auditor, password: "{PASSWORD}"}}
+# Thousands of requests from one address: the limits (tests/limits) would answer 429 to
+# most, and every case here is about what an endpoint does with what it is sent.
+limits:
+  beacon: {{per_minute: 1000000, burst: 1000000}}
+  consent: {{per_minute: 1000000, burst: 1000000}}
+  dismiss: {{per_minute: 1000000, burst: 1000000}}
+  gpc_records: {{per_minute: 1000000, burst: 1000000}}
 """
 
 FORM = "application/x-www-form-urlencoded"
