@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CONSENT_PATH = "/_gatekeeper/consent"
 
 ANALYTICS_COOKIE = "_ga"
+EDITION_COOKIE = "hl_edition"
 ANALYTICS_MAX_AGE = 2 * 365 * 24 * 60 * 60  # two years, as Google Analytics does
 _GA_VALUE = re.compile(r"GA1\.\d\.\d{6,12}\.\d{9,11}")
 
@@ -162,7 +163,10 @@ def create_app(*, consent_path: str | None = DEFAULT_CONSENT_PATH) -> Starlette:
     ]
 
     async def home(request: Request) -> Response:
-        return _html(request, pages["home"])
+        response = _html(request, pages["home"])
+        # A cookie the demo's policy does not list: the cookie inventory flags it.
+        response.set_cookie(EDITION_COOKIE, "coast", max_age=30 * 86400, samesite="lax")
+        return response
 
     async def article(request: Request) -> Response:
         page = pages.get(f"articles/{request.path_params['slug']}")
