@@ -143,7 +143,8 @@ async def gather(
     )
 
 
-def render(evidence: Evidence, renderer: Renderer) -> str:
+def render(evidence: Evidence, renderer: Renderer, language: str = LANGUAGE) -> str:
+    """The report in `language` (the auditor view's, for a download; English otherwise)."""
     summary = evidence.summary
     context: dict[str, Any] = {
         "e": evidence,
@@ -153,4 +154,4 @@ def render(evidence: Evidence, renderer: Renderer) -> str:
         "by_day": [present.tally(day, t) for day, t in summary.days().items()],
         "newest_json": json.dumps(evidence.newest.head(), indent=2) if evidence.newest else "",
     }
-    return renderer.render("audit_report.html", LANGUAGE, **context)
+    return renderer.render("audit_report.html", language, **context)

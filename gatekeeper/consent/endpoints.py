@@ -154,12 +154,13 @@ class ConsentEndpoints:
         consent = request.visitor.consent
         assert isinstance(consent, Consent)
         banner = self.policy.consent.banner
+        label = banner.do_not_sell_label if consent.mode == "opt_out" else banner.preferences_label
         page = self.renderer.render(
             "preferences.html",
             request.visitor.language,
             prefix=self.policy.prefix,
             banner=banner,
-            label=banner.do_not_sell_label if consent.mode == "opt_out" else banner.preferences_label,
+            label=label,
             gpc=gpc_honoured(consent),
             categories=self.policy.consent.categories,
             site=self.policy.site,
