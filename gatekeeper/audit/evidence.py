@@ -63,6 +63,8 @@ class Evidence:
     newest: Checkpoint | None
     texts: list[ShownTexts]
     public_keys: list[tuple[str, str]]  # (key id, PEM)
+    shown_since: str | None = None  # the period as the auditor gave it, for its title
+    shown_until: str | None = None
 
 
 def _in(time: str, query: Query) -> bool:
@@ -140,6 +142,8 @@ async def gather(
         newest=await log.signed_head(),
         texts=await _shown(log, query),
         public_keys=[(key.key_id, key.pem()) for key in keys.keys.values()] if keys else [],
+        shown_since=shown_since,
+        shown_until=shown_until,
     )
 
 
