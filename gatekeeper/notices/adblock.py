@@ -64,6 +64,10 @@ class AdblockNotice:
                             quiet=quiet,
                             prefix=prefix,
                             script_url=f"{prefix}{config.baits.script}?t={TOKEN_SLOT}",
+                            # For operators' copies of the template from before the baits
+                            # had their own (adblock_baits.html).
+                            image_url=f"{prefix}{config.baits.image}?t={TOKEN_SLOT}",
+                            cosmetic_class=config.baits.cosmetic_class,
                             # A wall keeps these one link away (the page behind is hidden).
                             privacy_url=policy.consent.banner.privacy_url,
                             contact_url=policy.site.contact_url,
