@@ -63,6 +63,8 @@ class Evidence:
     newest: Checkpoint | None
     texts: list[ShownTexts]
     public_keys: list[tuple[str, str]]  # (key id, PEM)
+    shown_since: str | None = None  # the period as the auditor gave it, for its title
+    shown_until: str | None = None
 
 
 def _in(time: str, query: Query) -> bool:
@@ -140,10 +142,13 @@ async def gather(
         newest=await log.signed_head(),
         texts=await _shown(log, query),
         public_keys=[(key.key_id, key.pem()) for key in keys.keys.values()] if keys else [],
+        shown_since=shown_since,
+        shown_until=shown_until,
     )
 
 
-def render(evidence: Evidence, renderer: Renderer) -> str:
+def render(evidence: Evidence, renderer: Renderer, language: str = LANGUAGE) -> str:
+    """The report in `language` (the auditor view's, for a download; English otherwise)."""
     summary = evidence.summary
     context: dict[str, Any] = {
         "e": evidence,
@@ -153,4 +158,4 @@ def render(evidence: Evidence, renderer: Renderer) -> str:
         "by_day": [present.tally(day, t) for day, t in summary.days().items()],
         "newest_json": json.dumps(evidence.newest.head(), indent=2) if evidence.newest else "",
     }
-    return renderer.render("audit_report.html", LANGUAGE, **context)
+    return renderer.render("audit_report.html", language, **context)

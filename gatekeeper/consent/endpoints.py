@@ -25,14 +25,14 @@ from ..endpoints import (
 )
 from ..html.render import Renderer
 from ..notices import UI
-from ..notices.banner import consent_mode_state
+from ..notices.banner import consent_mode_state, gpc_honoured
 from .state import Consent, ConsentState, new_consent_id
 
 if TYPE_CHECKING:
     from . import ConsentFeature
 
-ACTIONS = ("accept_all", "reject_all", "save", "withdraw")
-LAYERS = ("banner", "preferences")
+ACTIONS = ("accept_all", "reject_all", "save", "withdraw", "acknowledge")
+LAYERS = ("banner", "dialog", "preferences")
 
 
 def state_json(consent: Consent, keys: dict[str, tuple[str, ...]]) -> dict[str, Any]:
@@ -74,8 +74,18 @@ class ConsentEndpoints:
         except BadRequest as exc:
             return _error(request, exc.reason, exc.status)
 
-    def _choices(self, request: Request, action: str) -> dict[str, bool]:
+    def _choices(self, request: Request, action: str, consent: Consent) -> dict[str, bool]:
         optional = self.feature.optional
+        if action == "acknowledge":
+            # Where only notice is required everything runs already, GPC's opt-out aside:
+            # acknowledging keeps exactly that, and records that the notice was seen.
+            if consent.mode != "notice":
+                raise BadRequest(
+                    "acknowledge is only for places where the banner is a notice "
+                    f"(this visitor's mode is {consent.mode}): use accept_all, reject_all "
+                    "or save"
+                )
+            return {name: consent.allows(name) for name in optional}
         if action == "accept_all":
             return dict.fromkeys(optional, True)
         if action in ("reject_all", "withdraw"):
@@ -100,7 +110,7 @@ class ConsentEndpoints:
         layer = request.field("layer") or "banner"
         if layer not in LAYERS:
             raise BadRequest(f"layer must be one of {', '.join(LAYERS)}")
-        choices = self._choices(request, action)
+        choices = self._choices(request, action, consent)
         back = request.next_path()
         # The page the choice was made on; a client that names none (an API call) made it
         # at the endpoint itself.
@@ -151,11 +161,15 @@ class ConsentEndpoints:
         tcf = self.feature.tcf
         if tcf is not None and tcf.applies(request.visitor):
             return tcf.preferences(request)
+        banner = self.policy.consent.banner
+        label = banner.do_not_sell_label if consent.mode == "opt_out" else banner.preferences_label
         page = self.renderer.render(
             "preferences.html",
             request.visitor.language,
             prefix=self.policy.prefix,
-            banner=self.policy.consent.banner,
+            banner=banner,
+            label=label,
+            gpc=gpc_honoured(consent),
             categories=self.policy.consent.categories,
             site=self.policy.site,
             ui=UI,

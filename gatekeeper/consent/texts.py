@@ -31,6 +31,8 @@ def shown_texts(policy: Policy, language: str) -> dict[str, str]:
         "customise": t(banner.customise_label),
         "save": t(banner.save_label),
         "do_not_sell": t(banner.do_not_sell_label),
+        "acknowledge": t(banner.acknowledge_label),
+        "gpc_honoured": t(banner.gpc_honoured_text),
         "privacy_url": banner.privacy_url,
     }
     for name, category in policy.consent.categories.items():

@@ -4,8 +4,9 @@ Each notice source (the notification bar, the consent banner, the adblock notice
 offline notice) implements `NoticeSource`: given the `Page` being served, its `Parts` or
 None. Sources render their templates once per policy, language and variant into
 `Fragment`s; per page they pick one and fill its few slots. `Notices` (compose.py) joins
-the sources' parts into the `Snippets` the HTML injector splices in. The block page is a
-whole page of its own (block.py).
+the sources' parts into the `Snippets` the HTML injector splices in, placing each part in
+its region of the page (see "Where notices go" in compose.py). The block page is a whole
+page of its own (block.py).
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ class Parts:
 
     head: bytes = b""
     top: bytes = b""
-    """Before everything else in the body: bars that push the page down."""
+    """The top region, first in the body: the bar (in the page flow) and what hangs below it."""
     body: bytes = b""
+    """The bottom region (the dock): notices stacked on the viewport's bottom edge."""
+    tail: bytes = b""
+    """After the dock, at the end of the body: what is no notice (the adblock baits)."""
 
 
 class Page:

@@ -4,7 +4,8 @@ The markup is rendered once per language and display variant: "visible" (the vis
 last verdict was blocked, so the server shows the notice without waiting for the check)
 and "quiet" (dismissed recently: the check still reports, but shows nothing). Per page
 only the view's token goes in. Whether a page gets a view at all, and its token, is the
-adblock feature's call (`AdblockViews`).
+adblock feature's call (`AdblockViews`). The notice goes in the dock, above the consent
+banner; the baits after the dock (they are no notice).
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ class AdblockNotice:
         self.views = views
         self.wall = config.mode == "wall"
         self.rendered: dict[tuple[str, bool, bool], Fragment] = {}
+        self.baits = Fragment(
+            renderer.render(
+                "adblock_baits.html",
+                policy.languages.default,
+                image_url=f"{prefix}{config.baits.image}?t={TOKEN_SLOT}",
+                cosmetic_class=config.baits.cosmetic_class,
+            ).encode()
+        )
         for language in policy.languages.available:
             for visible in (False, True):
                 for quiet in (False, True) if not self.wall else (False,):
@@ -55,8 +64,14 @@ class AdblockNotice:
                             quiet=quiet,
                             prefix=prefix,
                             script_url=f"{prefix}{config.baits.script}?t={TOKEN_SLOT}",
+                            # For operators' copies of the template from before the baits
+                            # had their own (adblock_baits.html).
                             image_url=f"{prefix}{config.baits.image}?t={TOKEN_SLOT}",
                             cosmetic_class=config.baits.cosmetic_class,
+                            # A wall keeps these one link away (the page behind is hidden).
+                            privacy_url=policy.consent.banner.privacy_url,
+                            contact_url=policy.site.contact_url,
+                            contact_label=policy.geoblock.page.contact_label,
                             ui=UI,
                         ).encode()
                     )
@@ -70,4 +85,4 @@ class AdblockNotice:
         fragment = self.rendered[
             (page.visitor.language, view.visible, view.quiet and not self.wall)
         ]
-        return Parts(body=fragment.fill(values))
+        return Parts(body=fragment.fill(values), tail=self.baits.fill(values))

@@ -1,15 +1,20 @@
-"""The consent banner, the persistent way back to the choices, and Consent Mode defaults.
+"""The consent banner, the persistent way back to the choices, the preferences dialog and
+Consent Mode defaults.
 
 The first layer is in the page only while the visitor has no valid decision (opt-in and
-notice regions); opt-out regions get the "Do not sell or share" link instead. Everything
-is rendered once per language and mode; the Consent Mode defaults once per set of
-granted keys.
+notice places); opt-out places get the "Do not sell or share" link instead. All of it goes
+in the dock (compose.py): the first layer, then the link back (hidden while the first
+layer is up), then the preferences dialog that link opens. The first layer and the link
+are rendered once per language, mode and GPC state; the dialog, whose switches show what
+the visitor allows, once per such state as it is first asked for; the Consent Mode
+defaults once per set of granted keys.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from markupsafe import Markup
 
@@ -41,41 +46,68 @@ def consent_mode_state(
     }
 
 
+def gpc_honoured(consent: Any) -> bool:
+    """Whether to tell the visitor that their opt-out signal (GPC) was honoured: it is
+    honoured where they are, and no category of sale or sharing runs. A visitor who
+    explicitly allowed one since is not told so (their choice won over the signal)."""
+    return bool(consent.gpc) and not (consent.allowed & consent.sale_or_sharing)
+
+
 class ConsentBanner:
-    """A `NoticeSource` reading `visitor.consent` (mode, decided, allowed)."""
+    """A `NoticeSource` reading `visitor.consent` (mode, decided, allowed, gpc)."""
 
     def __init__(self, policy: Policy, renderer: Renderer) -> None:
         banner = policy.consent.banner
-        optional = {n: c for n, c in policy.consent.categories.items() if not c.required}
+        self.renderer = renderer
         self.keys = consent_mode_keys(policy)
-        self.banners: dict[tuple[str, str], Parts] = {}
-        self.reopen: dict[tuple[str, str], Fragment] = {}
-        self.first_layer: dict[tuple[str, str], Fragment] = {}
+        self.first_layer: dict[tuple[str, str, bool], Fragment] = {}
+        self.reopen: dict[tuple[str, str, bool, bool], Fragment] = {}
+        self.contexts: dict[tuple[str, str], dict[str, Any]] = {}
         for language in policy.languages.available:
             for mode in MODES:
                 label = banner.do_not_sell_label if mode == OPT_OUT else banner.preferences_label
-                context = {
+                context = self.contexts[(language, mode)] = {
                     "prefix": policy.prefix,
                     "banner": banner,
                     "categories": policy.consent.categories,
-                    "optional": optional,
                     "mode": mode,
                     "ui": UI,
-                    "reopen_label": label,
+                    "label": label,
                 }
-                self.first_layer[(language, mode)] = Fragment(
-                    renderer.render("consent_banner.html", language, **context).encode()
-                )
-                self.reopen[(language, mode)] = Fragment(
-                    renderer.render(
-                        "consent_reopen.html", language, label=label, **context
-                    ).encode()
-                )
+                for gpc in (False, True):
+                    if mode != OPT_OUT:
+                        self.first_layer[(language, mode, gpc)] = self._render(
+                            "consent_banner.html", language, gpc=gpc, **context
+                        )
+                    for hidden in (False, True):
+                        self.reopen[(language, mode, gpc, hidden)] = self._render(
+                            "consent_reopen.html", language, gpc=gpc, hidden=hidden, **context
+                        )
+        self._dialogs: Memo[tuple[str, str, frozenset[str], bool, bool], Fragment] = Memo(
+            self._dialog, 4096
+        )
         self._mode_template = renderer.env.get_template("consent_mode.html")
         # The defaults script depends only on the granted set and whether the visitor
         # decided: a handful of variants, each rendered once.
         self._mode_scripts: Memo[tuple[frozenset[str], bool], Fragment] = Memo(
             self._consent_mode_script, 256
+        )
+
+    def _render(self, template: str, language: str, **context: Any) -> Fragment:
+        return Fragment(self.renderer.render(template, language, **context).encode())
+
+    def _dialog(self, key: tuple[str, str, frozenset[str], bool, bool]) -> Fragment:
+        """The preferences dialog for one state: language, mode, allowed, decided, GPC."""
+        language, mode, allowed, decided, gpc = key
+        context = self.contexts[(language, mode)]
+        switches = {name: name in allowed for name in context["categories"]}
+        return self._render(
+            "preferences_dialog.html",
+            language,
+            allowed=switches,
+            decided=decided,
+            gpc=gpc,
+            **context,
         )
 
     def _consent_mode_script(self, key: tuple[frozenset[str], bool]) -> Fragment:
@@ -88,20 +120,25 @@ class ConsentBanner:
         return Fragment(self._mode_template.render(defaults=Markup(text)).encode())
 
     def parts(self, page: Page) -> Parts | None:
-        consent = page.visitor.consent
+        consent: Any = page.visitor.consent
         if consent is None:
             return None
         values = page.values
-        decided = consent.decided  # type: ignore[attr-defined]
-        mode = consent.mode  # type: ignore[attr-defined]
-        head = (
-            self._mode_scripts[(consent.allowed, decided)].fill(values)  # type: ignore[attr-defined]
-            if self.keys
-            else b""
-        )
-        key = (page.visitor.language, mode)
-        # Opt-out regions get no first layer: everything runs until refused, and the
+        decided: bool = consent.decided
+        mode: str = consent.mode
+        allowed: frozenset[str] = consent.allowed
+        gpc = gpc_honoured(consent)
+        language = page.visitor.language
+        head = self._mode_scripts[(allowed, decided)].fill(values) if self.keys else b""
+        dialog = self._dialogs[(language, mode, allowed, decided, gpc)].fill(values)
+        # Opt-out places get no first layer: everything runs until refused, and the
         # "Do not sell or share" link is always there.
         if decided or mode == OPT_OUT:
-            return Parts(head=head, body=self.reopen[key].fill(values))
-        return Parts(head=head, body=self.first_layer[key].fill(values))
+            body = self.reopen[(language, mode, gpc, False)].fill(values) + dialog
+        else:
+            body = (
+                self.first_layer[(language, mode, gpc)].fill(values)
+                + self.reopen[(language, mode, gpc, True)].fill(values)
+                + dialog
+            )
+        return Parts(head=head, body=body)

@@ -1,4 +1,16 @@
-"""Every notice of one page, composed into head, top-of-body and end-of-body bytes."""
+"""Every notice of one page, composed into head, top-of-body and end-of-body bytes.
+
+Where notices go (the layout regions; gatekeeper.css holds the rules):
+
+- the top region, first in the body: the notification bar, in the page flow, and the
+  offline notice hanging just below it (sticky, so it never covers the bar's links);
+- the dock (`data-gk-region="bottom"`), last in the body: the consent banner, the way back
+  to the choices and the adblock notice or wall, stacked on the viewport's bottom edge in
+  one column, so they never overlap. The consent banner is first in the dock (first in
+  reading and focus order, nearest the bottom edge); a wall grows the dock to the whole
+  viewport and takes the space above the banner, never the banner's own;
+- after the dock: what is not a notice (the adblock baits), then gatekeeper.js.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +19,9 @@ from collections.abc import Iterable, Sequence
 from ..html.fragment import Fragment
 from ..html.render import Renderer
 from . import NoticeSource, Page
+
+DOCK_OPEN = b'<div class="gk-dock" data-gk-region="bottom">'
+DOCK_CLOSE = b"</div>"
 
 
 class Notices:
@@ -31,7 +46,8 @@ class Notices:
         """(head, top, body) for the page, or None when no notice applies."""
         head: list[bytes] = []
         top: list[bytes] = []
-        body: list[bytes] = []
+        dock: list[bytes] = []
+        tail: list[bytes] = []
         for source in self.sources:
             parts = source.parts(page)
             if parts is not None:
@@ -40,12 +56,15 @@ class Notices:
                 if parts.top:
                     top.append(parts.top)
                 if parts.body:
-                    body.append(parts.body)
-        if not top and not body:
+                    dock.append(parts.body)
+                if parts.tail:
+                    tail.append(parts.tail)
+        if not top and not dock and not tail:
             return None
         values = page.values
+        body = DOCK_OPEN + b"".join(dock) + DOCK_CLOSE if dock else b""
         return (
             self.head[page.visitor.language].fill(values) + b"".join(head),
             b"".join(top),
-            b"".join(body) + self.script.fill(values),
+            body + b"".join(tail) + self.script.fill(values),
         )

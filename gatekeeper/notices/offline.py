@@ -1,4 +1,8 @@
-"""The offline notice: shown by gatekeeper.js while the browser has no connection."""
+"""The offline notice: shown by gatekeeper.js while the browser has no connection.
+
+It goes in the top region, after the notification bar: it hangs just below the bar (and
+at the viewport's top edge once the bar has scrolled away), so it never covers the bar's
+links, and it stays clear of the consent banner in the dock at the bottom."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ class OfflineNotice:
     def __init__(self, policy: Policy, renderer: Renderer) -> None:
         self.rendered = {
             language: Parts(
-                body=Fragment(
+                top=Fragment(
                     renderer.render("offline.html", language, notice=policy.offline_notice).encode()
                 ).fill({})
             )

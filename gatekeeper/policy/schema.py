@@ -282,6 +282,13 @@ class Banner(Model):
         "This site uses cookies for analytics and advertising.",
         "Text of the notice-only mode.",
     )
+    acknowledge_label: Text = builtin_text(
+        "Understood", "The one button of the notice-only mode: acknowledges the notice."
+    )
+    gpc_honoured_text: Text = builtin_text(
+        "Your opt-out signal was honoured",
+        "Shown to visitors whose Global Privacy Control signal is honoured.",
+    )
 
 
 class Consent(Model):

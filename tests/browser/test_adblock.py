@@ -295,7 +295,7 @@ def test_the_wall_keeps_the_page_inert_until_check_again_with_the_blocker_off(
     assert wall.is_visible()
     assert page.evaluate(
         """() => [...document.body.children]
-            .filter((el) => !el.matches('[data-gk-notice="adblock"]'))
+            .filter((el) => !el.matches('[data-gk-region="bottom"]'))
             .every((el) => el.inert)"""
     )
     link = page.locator("main a").first

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from gatekeeper.endpoints import response_headers
-from gatekeeper.html.assets import Assets
+from gatekeeper.html.assets import Assets, compact
 from tests.conftest import REPO
 
 BUDGET = 6 * 1024  # all notices' JS and CSS, gzipped; vanilla-cookieconsent alone is 15.5 KB
@@ -87,3 +87,27 @@ def test_no_inline_handlers_or_style_attributes_in_templates():
         text = template.read_text()
         assert not re.search(r"\son[a-z]+=", text), template
         assert " style=" not in text, template
+
+
+def test_served_files_leave_out_comments_and_indentation_only():
+    js = b"""/* header
+   comment */
+(() => {
+  // a whole-line comment
+  const url = "http://example.test/a"; // kept: not a whole line
+  const slashes = "// in a string";
+})();
+"""
+    assert compact(js, ".js") == (
+        b'(() => {\nconst url = "http://example.test/a"; // kept: not a whole line\n'
+        b'const slashes = "// in a string";\n})();'
+    )
+    css = b"/* why */\n.a {\n  color: red; /* inline */\n}\n"
+    assert compact(css, ".css") == b".a {\ncolor: red;\n}"
+    served = gzip.decompress(
+        Assets("/_gatekeeper")
+        ._files[Assets("/_gatekeeper").url("gatekeeper.js").rsplit("/", 1)[1]]
+        .gzipped
+    )
+    assert b'"http://www.w3.org/1999/xlink"' in served
+    assert not any(line.startswith((b"//", b"/*", b" ")) for line in served.splitlines())

@@ -109,6 +109,7 @@ async def pages(app: Gatekeeper, language: str) -> dict[str, str]:
         shown = {
             "opt-in": (await client.get("/?gk_country=DE")).text,
             "opt-out": (await client.get("/?gk_country=US-CA")).text,
+            "opt-out, GPC": (await client.get("/?gk_country=US-CA", headers={"Sec-GPC": "1"})).text,
             "notice": (await client.get("/?gk_country=JP")).text,
             "preferences": (await client.get("/_gatekeeper/preferences?next=/")).text,
             "block": (await client.get("/?gk_country=AQ")).text,
@@ -145,9 +146,14 @@ EXPECTED = {
         "I have allowed ads, check again",
         "Continue",
         "You appear to be offline. Check your connection; the page carries on once it is back.",
+        "Close",  # the preferences dialog, in the page for the way back to the choices
     ],
-    "opt-out": ["Do not sell or share my personal information"],
-    "notice": ["This site uses cookies for analytics and advertising."],
+    "opt-out": ["Do not sell or share my personal information", "Save choices", "Close"],
+    "opt-out, GPC": [
+        "Do not sell or share my personal information",
+        "Your opt-out signal was honoured",
+    ],
+    "notice": ["This site uses cookies for analytics and advertising.", "Understood"],
     "preferences": ["Privacy choices", "Back to the site", "Save choices", "Accept all"],
     "block": [
         "This page is not available in your region",
@@ -189,6 +195,8 @@ async def test_the_adblock_wall_speaks_the_visitors_language(app, language):
         text = visible((await client.get("/?gk_country=DE")).text)
     assert messages.gettext(wall) in text
     assert messages.gettext("I have allowed ads, check again") in text
+    # The page behind a wall is hidden: the wall itself links the privacy and contact pages.
+    assert messages.gettext("Privacy policy") in text and messages.gettext("Contact us") in text
     # A wall cannot be dismissed, and says nothing of reading on without allowing ads.
     assert messages.gettext("Continue") not in text
     notice = "This site is paid for by advertising. Please consider allowing ads on it; you are welcome to read on either way."

@@ -29,12 +29,13 @@ from urllib.parse import parse_qsl, urlencode
 
 from ...endpoints import BadRequest, Request, Response, Route, redirect
 from ...html.render import Renderer
+from ...i18n import builtin
 from ...policy import Policy
 from ..log import ConsentLog
 from ..store import LogUnavailable
 from . import adblock, consent, downloads, records, stats, verify
 from .access import COOKIE, SESSION_SECONDS, Access
-from .frame import Frame, Handler
+from .frame import Frame, Handler, auditor_languages
 
 __all__ = ["COOKIE", "SESSION_SECONDS", "AuditorView"]
 
@@ -87,7 +88,10 @@ class AuditorView:
         self.enabled = policy.audit.view.enabled
         self.base = policy.prefix + "/audit"
         self.access = Access(policy, self.base)
-        self.frame = Frame(policy, log, renderer, css_url, self.base, adblock_rates)
+        self.frame = Frame(
+            policy, log, renderer, css_url, self.base, adblock_rates,
+            languages=auditor_languages(policy),
+        )  # fmt: skip
 
     def routes(self) -> dict[str, Route]:
         if not self.enabled:
@@ -104,12 +108,13 @@ class AuditorView:
         return answer
 
     async def _answer(self, request: Request, handler: Handler) -> Response:
+        frame = self.frame.speaking(request)
         if not self.access.configured:
-            return self.frame.page(
+            return frame.page(
                 "audit_error.html",
                 status=403,
-                title="Auditor view not configured",
-                message=(
+                title=builtin("Auditor view not configured"),
+                message=builtin(
                     "The auditor view is enabled, but the policy sets no credentials for it. "
                     "Set audit.view.token, or audit.view.username and audit.view.password; "
                     "until then it refuses every request."
@@ -121,15 +126,17 @@ class AuditorView:
         if not verdict.allowed:
             if verdict.presented:
                 log.warning("auditor view: wrong credentials from %s", request.visitor.ip)
-            response = self.frame.page(
+            response = frame.page(
                 "audit_error.html",
                 status=401,
-                title="Sign in to the auditor view",
+                title=builtin("Sign in to the auditor view"),
                 message=(
-                    "Those credentials were not accepted."
+                    builtin("Those credentials were not accepted.")
                     if verdict.presented
-                    else "The consent log is only shown to auditors with the access token "
-                    "or the user name and password from the site's policy."
+                    else builtin(
+                        "The consent log is only shown to auditors with the access token "
+                        "or the user name and password from the site's policy."
+                    )
                 ),
                 login=self.access.token is not None,
                 login_action=request.scope["path"],
@@ -150,23 +157,23 @@ class AuditorView:
             response.set_cookie(self.access.set_cookie(request.secure))
             return response
         try:
-            response = await handler(self.frame, request)
+            response = await handler(frame, request)
         except BadRequest as exc:
-            response = self.frame.page(
+            response = frame.page(
                 "audit_error.html",
                 status=exc.status,
-                title="That request cannot be answered",
+                title=builtin("That request cannot be answered"),
                 message=exc.reason,
                 login=False,
                 nav=True,
             )
         except LogUnavailable as exc:
             log.warning("auditor view: the consent log is unavailable: %s", exc)
-            response = self.frame.page(
+            response = frame.page(
                 "audit_error.html",
                 status=503,
-                title="The consent log cannot be read right now",
-                message="The consent log did not answer. Try again in a moment.",
+                title=builtin("The consent log cannot be read right now"),
+                message=builtin("The consent log did not answer. Try again in a moment."),
                 login=False,
                 nav=True,
             )

@@ -7,12 +7,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...endpoints import Request, Response
+from ...i18n import builtin
 from .. import present
 from .frame import Frame
 
 log = logging.getLogger("gatekeeper.audit")
 
 ADBLOCK_VERDICTS = ("blocked", "allowed", "no_js", "unknown")
+TABLES = (
+    (
+        "by_day",
+        builtin("By day"),
+        builtin("Adblock verdicts and the blocked rate, by day"),
+        builtin("Day"),
+    ),
+    (
+        "by_country",
+        builtin("By country"),
+        builtin("Adblock verdicts and the blocked rate, by country"),
+        builtin("Country"),
+    ),
+    (
+        "by_path",
+        builtin("By path group"),
+        builtin("Adblock verdicts and the blocked rate, by path group"),
+        builtin("Path group"),
+    ),
+)
 
 
 def adblock_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -36,8 +57,8 @@ async def adblock(frame: Frame, request: Request) -> Response:
             return frame.page(
                 "audit_error.html",
                 status=503,
-                title="The adblock counts cannot be read right now",
-                message="The database did not answer. Try again in a moment.",
+                title=builtin("The adblock counts cannot be read right now"),
+                message=builtin("The database did not answer. Try again in a moment."),
                 login=False,
                 nav=True,
                 current="/adblock",
@@ -45,7 +66,7 @@ async def adblock(frame: Frame, request: Request) -> Response:
     total = adblock_row(data.get("total") or {}) if data else None
     return frame.page(
         "audit_adblock.html",
-        title="Adblock rates",
+        title=builtin("Adblock rates"),
         current="/adblock",
         off=data is None,
         verdicts=ADBLOCK_VERDICTS,
@@ -54,13 +75,10 @@ async def adblock(frame: Frame, request: Request) -> Response:
             {
                 "id": name,
                 "heading": heading,
+                "caption": caption,
                 "column": column,
                 "rows": [adblock_row(row) for row in (data or {}).get(name, ())],
             }
-            for name, heading, column in (
-                ("by_day", "By day", "Day"),
-                ("by_country", "By country", "Country"),
-                ("by_path", "By path group", "Path group"),
-            )
+            for name, heading, caption, column in TABLES
         ],
     )

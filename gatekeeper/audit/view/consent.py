@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ...endpoints import Request, Response
+from ...i18n import builtin
 from .. import present
 from .filters import consent_id as checked_id
 from .frame import Frame
+
+# The banner's own texts as a visitor meets them; the categories' after, in their order.
+READING_ORDER = (
+    "title",
+    "text",
+    "notice_text",
+    "accept",
+    "reject",
+    "customise",
+    "save",
+    "acknowledge",
+    "do_not_sell",
+    "gpc_honoured",
+    "privacy_url",
+)
+
+
+def in_reading_order(texts: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The archived texts (keys of gatekeeper/consent/texts.py) in the banner's order."""
+    first = [(name, texts[name]) for name in READING_ORDER if name in texts]
+    return first + [(name, text) for name, text in texts.items() if name not in READING_ORDER]
 
 
 async def consent(frame: Frame, request: Request) -> Response:
@@ -25,7 +48,7 @@ async def consent(frame: Frame, request: Request) -> Response:
             texts.append(
                 {
                     "hash": digest,
-                    "texts": sorted(archived.texts.items()) if archived else [],
+                    "texts": in_reading_order(archived.texts) if archived else [],
                     "shown": [
                         {"revision": r, "language": lang, "first_seen": present.when(t)}
                         for r, lang, t in (archived.shown if archived else ())
@@ -34,7 +57,7 @@ async def consent(frame: Frame, request: Request) -> Response:
             )
     return frame.page(
         "audit_consent.html",
-        title="Consent history",
+        title=builtin("Consent history"),
         current="/consent",
         consent_id=consent_id,
         rows=[frame.row(entry) for entry in history],

@@ -69,7 +69,7 @@ async def report(frame: Frame, request: Request) -> Response:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     disposition = f'attachment; filename="consent-evidence-{stamp}.html"'.encode()
     return Response(
-        body=render(evidence, frame.renderer).encode("utf-8"),
+        body=render(evidence, frame.renderer, frame.language).encode("utf-8"),
         content_type=b"text/html; charset=utf-8",
         headers=[(b"content-disposition", disposition)],
     )

@@ -1,15 +1,23 @@
-"""What every page of the auditor view shares: the log, the layout, links, record rows."""
+"""What every page of the auditor view shares: the log, the layout, links, record rows.
+
+The view speaks the auditor's language: the browser's Accept-Language, matched against
+every language gatekeeper bundles (not only the site's), or else the policy's default
+language. Titles and labels set here and in the page modules are built-in texts
+(`builtin(...)`), translated when the page is rendered.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
 from ...endpoints import Request, Response
 from ...html.render import Renderer
+from ...i18n import BuiltinText, builtin, bundled, has_catalogue
+from ...language import LanguageNegotiator
 from ...policy import Policy
 from .. import present
 from ..log import ConsentLog
@@ -18,12 +26,19 @@ from ..record import Record
 LANGUAGE = "en"
 HTML = b"text/html; charset=utf-8"
 NAV = (
-    ("", "Records"),
-    ("/consent", "Consent history"),
-    ("/verify", "Verification"),
-    ("/stats", "Statistics"),
-    ("/adblock", "Adblock"),
+    ("", builtin("Records")),
+    ("/consent", builtin("Consent history")),
+    ("/verify", builtin("Verification")),
+    ("/stats", builtin("Statistics")),
+    ("/adblock", builtin("Adblock")),
 )
+
+
+def auditor_languages(policy: Policy) -> LanguageNegotiator:
+    """Every bundled language; the policy's default language when none is asked for."""
+    default = policy.languages.default
+    return LanguageNegotiator(bundled(), default if has_catalogue(default) else LANGUAGE)
+
 
 Handler = Callable[["Frame", Request], Awaitable[Response]]
 
@@ -38,6 +53,21 @@ class Frame:
     adblock_rates: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None
     # One verification at a time (the verify page and the report): each reads the log.
     verifying: asyncio.Lock = field(default_factory=asyncio.Lock)
+    languages: LanguageNegotiator | None = None
+    language: str = LANGUAGE
+
+    def speaking(self, request: Request) -> Frame:
+        """This frame in the auditor's language; the same log, lock and links."""
+        if self.languages is None:
+            return self
+        language = self.languages.choose(request.visitor.header(b"accept-language"))
+        return self if language == self.language else replace(self, language=language)
+
+    def text(self, value: Any) -> Any:
+        """A built-in text in this frame's language; anything else as it is."""
+        if isinstance(value, BuiltinText):
+            return self.renderer.catalogue(self.language).gettext(value.msgid)
+        return value
 
     def url(self, page: str = "", **params: Any) -> str:
         query = urlencode({k: v for k, v in params.items() if v is not None and v != ""})
@@ -54,15 +84,17 @@ class Frame:
         template: str,
         *,
         status: int = 200,
-        title: str,
+        title: str | BuiltinText,
         current: str | None = None,
         nav: bool = True,
         **context: Any,
     ) -> Response:
+        if "message" in context:
+            context["message"] = self.text(context["message"])
         body = self.renderer.render(
             template,
-            LANGUAGE,
-            title=title,
+            self.language,
+            title=self.text(title),
             site_name=self.policy.site.name,
             css_url=self.css_url,
             base=self.base,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...endpoints import Request, Response
+from ...i18n import builtin
 from ..record import EVENT_TYPES, MODES, Record
 from .filters import Filters, number
 from .frame import Frame
@@ -51,7 +52,7 @@ async def records(frame: Frame, request: Request) -> Response:
         keep["limit"] = str(limit)
     return frame.page(
         "audit_records.html",
-        title="Consent records",
+        title=builtin("Consent records"),
         current="",
         filters=filters,
         events=EVENT_TYPES,

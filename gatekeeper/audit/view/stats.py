@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from ...endpoints import Request, Response
+from ...i18n import builtin
 from .. import present
 from ..charts import charts
 from .filters import Filters
 from .frame import Frame
+
+ALL = builtin("All")
 
 
 async def stats(frame: Frame, request: Request) -> Response:
@@ -15,10 +18,10 @@ async def stats(frame: Frame, request: Request) -> Response:
     summary = await frame.log.stats(filters.query())
     return frame.page(
         "audit_stats.html",
-        title="Statistics",
+        title=builtin("Statistics"),
         current="/stats",
         filters=filters,
-        total=present.tally("All", summary.total),
+        total=present.tally(frame.text(ALL), summary.total),
         by_mode=[present.tally(mode, t) for mode, t in sorted(summary.by_mode.items())],
         by_day=[
             {"day": day, **present.tally(mode, t)}

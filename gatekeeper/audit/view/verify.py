@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...endpoints import Request, Response
+from ...i18n import builtin
 from .. import present
 from ..record import iso
 from .frame import Frame
@@ -30,7 +31,7 @@ async def verify(frame: Frame, request: Request) -> Response:
     ]
     return frame.page(
         "audit_verify.html",
-        title="Verification",
+        title=builtin("Verification"),
         current="/verify",
         report=report,
         ok=report.ok,

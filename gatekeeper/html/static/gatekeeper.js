@@ -78,25 +78,28 @@
     returnFocus = document.activeElement;
     element.focus();
   };
+  // A notice that opens later does not take the focus from the consent choices.
+  const deciding = () => document.activeElement.closest('[data-gk-notice="consent"], dialog[open]');
   const restoreFocus = (fallback) => {
     const target = returnFocus && returnFocus !== document.body && returnFocus.isConnected ? returnFocus : fallback;
     if (target) target.focus();
     returnFocus = null;
   };
 
+  const dialog = one(".gk-dialog");
+  const reopen = one("[data-gk-reopen]");
   const handlers = {
+    // A decision, on the first layer or in the dialog: the first layer goes, the way back
+    // to the choices shows, and the dialog's switches follow the new state.
     consent(form, state) {
-      const notice = form.closest("[data-gk-notice]");
-      const reopen = one(".gk-reopen", notice);
-      const landmark = reopen && reopen.closest("aside");
-      if (landmark) {
-        landmark.hidden = false;
-        document.body.append(landmark);
-      }
-      notice.remove();
+      const categories = state.categories || {};
+      one('[data-gk-notice="consent"]')?.remove();
+      if (reopen) reopen.parentElement.hidden = false;
+      for (const box of all('input[name="categories"]')) box.checked = Boolean(categories[box.value]);
+      if (dialog && dialog.open) dialog.close();
       // __tcfapi first: the tags it allows may ask it
       if (state.tcf) document.dispatchEvent(new CustomEvent("gk:tcf", { detail: state.tcf }));
-      activate(state.categories || {}, null, state.tcf_tags);
+      activate(categories, null, state.tcf_tags);
       if (state.consent_mode) gtag("consent", "update", state.consent_mode);
       document.dispatchEvent(new CustomEvent("gatekeeper:consent", { detail: state }));
       restoreFocus(reopen);
@@ -150,17 +153,35 @@
     }
   });
 
-  // Customise opens the second layer in place instead of the preferences page.
+  // Customise opens the second layer in place, and "Privacy choices" the preferences
+  // dialog, instead of the preferences page.
   document.addEventListener("click", (event) => {
     const toggle = event.target.closest("[data-gk-customise]");
-    if (!toggle) return;
-    const layer = document.getElementById(toggle.getAttribute("aria-controls"));
-    if (!layer) return;
-    event.preventDefault();
-    layer.hidden = false;
-    toggle.setAttribute("aria-expanded", "true");
-    one("input:not([disabled])", layer)?.focus();
+    const layer = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (layer) {
+      event.preventDefault();
+      layer.hidden = false;
+      toggle.setAttribute("aria-expanded", "true");
+      one("input:not([disabled])", layer)?.focus();
+    } else if (dialog && event.target.closest("[data-gk-reopen]")) {
+      event.preventDefault();
+      returnFocus = document.activeElement;
+      dialog.showModal();
+      one("[name=categories]:not([disabled])", dialog)?.focus();
+    }
   });
+  if (dialog) {
+    // Escape closes it (the browser's own); Tab goes round inside it; focus goes back.
+    dialog.addEventListener("close", () => restoreFocus(reopen));
+    dialog.addEventListener("keydown", (event) => {
+      const stops = all("a[href], button, [name=categories]:not([disabled]), summary", dialog);
+      const edge = event.shiftKey ? stops[0] : stops[stops.length - 1];
+      if (event.key === "Tab" && document.activeElement === edge) {
+        event.preventDefault();
+        (event.shiftKey ? stops[stops.length - 1] : stops[0]).focus();
+      }
+    });
+  }
 
   // Offline notice: follows the browser's connection state.
   const offline = one('[data-gk-notice="offline"] .gk-offline');
@@ -171,25 +192,30 @@
     update();
   }
 
+  // First visit: move keyboard focus into the consent banner so it is dealt with first,
+  // before any other notice.
+  const banner = one('[data-gk-notice="consent"] [tabindex="-1"]');
+  if (banner && document.activeElement === document.body) focusInto(banner);
+
   // Adblock: the notice ships hidden, or shown by the server when this browser was judged
   // blocked before. The check loads the script bait, looks at the cosmetic bait after
   // 600 ms and reports both; the server, which saw which baits reached it, answers.
+  // A wall makes the page behind it inert; the dock it is in, with the consent banner and
+  // the way back to the choices, stays usable.
   const wallSiblings = [];
   const openAdblock = (notice) => {
     notice.hidden = false;
     if (notice.classList.contains("gk-wall")) {
-      document.documentElement.classList.add("gk-walled");
       for (const el of document.body.children) {
-        if (el !== notice && !el.inert) { el.inert = true; wallSiblings.push(el); }
+        if (el !== notice.parentElement && !el.inert) { el.inert = true; wallSiblings.push(el); }
       }
     }
-    focusInto(one("[tabindex='-1']", notice) || notice);
+    if (!deciding()) focusInto(one("[tabindex='-1']", notice) || notice);
   };
   const closeAdblock = (notice) => {
     notice.hidden = true;
-    document.documentElement.classList.remove("gk-walled");
     for (const el of wallSiblings.splice(0)) el.inert = false;
-    restoreFocus(one("main, h1"));
+    if (!deciding()) restoreFocus(one("main, h1"));
   };
 
   const adblock = one('[data-gk-notice="adblock"]');
@@ -262,7 +288,4 @@
     else addEventListener("load", detect);
   }
 
-  // First visit: move keyboard focus into the consent banner so it is dealt with first.
-  const banner = one('[data-gk-notice="consent"] [tabindex="-1"]');
-  if (banner && document.activeElement === document.body) focusInto(banner);
 })();
