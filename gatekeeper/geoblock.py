@@ -40,7 +40,7 @@ from .memo import Memo
 from .net import IPAddress
 from .policy import Policy, compile_globs
 from .policy.codes import expand
-from .policy.schema import GeoRule
+from .policy.schema import GeoRuleSettings
 from .visitor import Visitor
 
 __all__ = [
@@ -167,7 +167,7 @@ class CountryRules:
         return self._passed
 
 
-def _path_rule(index: int, rule: GeoRule) -> _PathRule:
+def _path_rule(index: int, rule: GeoRuleSettings) -> _PathRule:
     # The schema guarantees exactly one of allow and deny.
     listed = rule.allow if rule.allow is not None else rule.deny or ()
     return _PathRule(

@@ -23,7 +23,11 @@ def run(
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "gatekeeper.cli", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
     )
 
 

@@ -88,8 +88,13 @@ async def test_http_gets_a_visitor_and_a_private_state(policy_file):
     shared_state: dict = {"db": "pool"}
     app = Gatekeeper(inner, policy=str(policy_file()))
     scope = {
-        "type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b"",
-        "client": ("127.0.0.1", 1), "state": shared_state,
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [],
+        "query_string": b"",
+        "client": ("127.0.0.1", 1),
+        "state": shared_state,
     }
 
     async def send(message):

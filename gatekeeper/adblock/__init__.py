@@ -35,14 +35,14 @@ from .rates import summarise
 from .stats import VerdictCounts
 from .store import Filter
 from .token import ViewTokens
-from .verdict import VERDICTS, Evidence, Report, Verdict, judge
+from .verdict import VERDICTS, BeaconReport, Evidence, Verdict, judge
 
 __all__ = [
     "VERDICTS",
     "AdblockFeature",
     "AdblockState",
+    "BeaconReport",
     "Evidence",
-    "Report",
     "Verdict",
     "judge",
 ]

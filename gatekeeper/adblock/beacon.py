@@ -18,7 +18,7 @@ from ..endpoints import BadRequest, Request, Response, Route, json_response
 from .cookie import AdblockCookie, AdblockState
 from .detector import Detector
 from .token import TokenError
-from .verdict import Report
+from .verdict import BeaconReport
 
 BODY_LIMIT = 1024  # a real report is ~120 bytes
 _TYPES = frozenset({b"application/json", b"text/plain", b""})
@@ -30,7 +30,7 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_report(body: bytes) -> tuple[object, Report, dict[str, Any]]:
+def parse_report(body: bytes) -> tuple[object, BeaconReport, dict[str, Any]]:
     """The token, the report and the optional fields of a beacon body; raises BadRequest."""
     try:
         text = body.decode("utf-8")
@@ -61,7 +61,7 @@ def parse_report(body: bytes) -> tuple[object, Report, dict[str, Any]]:
         if data.get(name) is not None and not isinstance(data[name], str):
             raise BadRequest(f"field {name!r} must be a string")
     extra = {name: data.get(name) for name in ("proof", "receipt")}
-    return data["token"], Report(script=script, cosmetic=cosmetic, image=image), extra
+    return data["token"], BeaconReport(script=script, cosmetic=cosmetic, image=image), extra
 
 
 class Beacon:

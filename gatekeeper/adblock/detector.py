@@ -32,7 +32,7 @@ from collections.abc import Callable
 from ..shared import SharedStore, SharedUnavailable
 from .stats import VerdictCounts, day_of, path_group
 from .token import ViewClaim, ViewTokens
-from .verdict import Evidence, Report, Verdict, judge
+from .verdict import BeaconReport, Evidence, Verdict, judge
 
 log = logging.getLogger("gatekeeper.adblock")
 
@@ -98,7 +98,7 @@ class Detector:
         return self.tokens.proof(claim.view_id, b"script") if claim is not None else ""
 
     async def report(
-        self, token: object, report: Report, proof: object = None, receipt: object = None
+        self, token: object, report: BeaconReport, proof: object = None, receipt: object = None
     ) -> tuple[Verdict, str]:
         """The verdict for a beacon and its receipt; raises TokenError for a bad token."""
         claim = self.tokens.check(token)

@@ -25,7 +25,7 @@ GROUPINGS = {
 
 
 @dataclass(slots=True)
-class Tally:
+class VerdictTally:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
 
     def add(self, verdict: str, n: int) -> None:
@@ -72,15 +72,15 @@ def verdicts(counts: dict[str, int]) -> dict[str, int]:
 
 def summarise(
     rows: Iterable[VerdictRow], columns: Sequence[str]
-) -> tuple[dict[tuple[str, ...], Tally], Tally]:
+) -> tuple[dict[tuple[str, ...], VerdictTally], VerdictTally]:
     finest: dict[tuple[str, str, str], tuple[VerdictRow, dict[str, int]]] = {}
     for row in rows:
         entry = finest.setdefault((row.day, row.country, row.group), (row, {}))
         entry[1][row.verdict] = entry[1].get(row.verdict, 0) + row.count
-    groups: dict[tuple[str, ...], Tally] = {}
-    total = Tally()
+    groups: dict[tuple[str, ...], VerdictTally] = {}
+    total = VerdictTally()
     for row, counts in finest.values():
-        group = groups.setdefault(_key(row, columns), Tally())
+        group = groups.setdefault(_key(row, columns), VerdictTally())
         for verdict, n in verdicts(counts).items():
             group.add(verdict, n)
             total.add(verdict, n)

@@ -16,7 +16,7 @@ VERDICTS: tuple[Verdict, ...] = ("blocked", "allowed", "no_js", "unknown")
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class BeaconReport:
     """What the page's check saw, as posted to the beacon."""
 
     script: bool | None
@@ -35,7 +35,7 @@ class Evidence:
     """The image bait (an <img> in the page) reached the server."""
     script: bool = False
     """The script bait reached the server (its proof came back with the report)."""
-    report: Report | None = None
+    report: BeaconReport | None = None
     """The latest beacon of this view, if any arrived."""
 
 

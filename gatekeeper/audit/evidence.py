@@ -31,7 +31,7 @@ LANGUAGE = "en"
 
 
 @dataclass(frozen=True, slots=True)
-class ShownTexts:
+class RevisionTexts:
     revision: str
     language: str
     hash: str
@@ -48,7 +48,7 @@ class HeadDay:
 
 
 @dataclass(frozen=True, slots=True)
-class Evidence:
+class EvidenceReport:
     site: str
     source: str
     log_id: str
@@ -61,7 +61,7 @@ class Evidence:
     charts: list[Chart]
     heads: list[HeadDay]
     newest: Checkpoint | None
-    texts: list[ShownTexts]
+    texts: list[RevisionTexts]
     public_keys: list[tuple[str, str]]  # (key id, PEM)
     shown_since: str | None = None  # the period as the auditor gave it, for its title
     shown_until: str | None = None
@@ -73,7 +73,7 @@ def _in(time: str, query: Query) -> bool:
     )
 
 
-async def _shown(log: ConsentLog, query: Query) -> list[ShownTexts]:
+async def _shown(log: ConsentLog, query: Query) -> list[RevisionTexts]:
     counts: dict[tuple[str, str, str], int] = {}
     after = -1
     while True:
@@ -91,7 +91,7 @@ async def _shown(log: ConsentLog, query: Query) -> list[ShownTexts]:
     for (revision, language, digest), decisions in sorted(counts.items()):
         entry = archived.get(digest)
         shown.append(
-            ShownTexts(
+            RevisionTexts(
                 revision,
                 language,
                 digest,
@@ -120,14 +120,14 @@ async def gather(
     shown_since: str | None = None,
     shown_until: str | None = None,
     heads: Sequence[Checkpoint] = (),
-) -> Evidence:
+) -> EvidenceReport:
     """Everything the report shows. `since`/`until` are `iso()` bounds; `shown_*` are the
     period as the auditor gave it (`2026-11-01`), for the title."""
     query = Query(since=since, until=until)
     report = await log.verify(heads)
     summary = await log.stats(query)
     keys = log.checkpointer.trusted() if log.checkpointer.key_path else None
-    return Evidence(
+    return EvidenceReport(
         site=site,
         source=log.store.display_url,
         log_id=report.log_id,
@@ -147,7 +147,7 @@ async def gather(
     )
 
 
-def render(evidence: Evidence, renderer: Renderer, language: str = LANGUAGE) -> str:
+def render(evidence: EvidenceReport, renderer: Renderer, language: str = LANGUAGE) -> str:
     """The report in `language` (the auditor view's, for a download; English otherwise)."""
     summary = evidence.summary
     context: dict[str, Any] = {

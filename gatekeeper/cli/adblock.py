@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ..adblock.rates import GROUPINGS, Tally, summarise
+from ..adblock.rates import GROUPINGS, VerdictTally, summarise
 from ..adblock.store import Filter, StoreUnavailable, open_store
 from ..adblock.verdict import VERDICTS
 from .common import (
@@ -34,12 +34,12 @@ def _percent(rate: float | None) -> str:
 
 
 def verdict_table(
-    groups: dict[tuple[str, ...], Tally], total: Tally, columns: Sequence[str]
+    groups: dict[tuple[str, ...], VerdictTally], total: VerdictTally, columns: Sequence[str]
 ) -> str:
     header = [*(c if c != "path" else "path group" for c in columns), *VERDICTS]
     header += ["views", "blocked rate"]
 
-    def cells(tally: Tally) -> list[str]:
+    def cells(tally: VerdictTally) -> list[str]:
         counts = [str(tally.counts[v]) for v in VERDICTS]
         return [*counts, str(tally.views), _percent(tally.rate)]
 

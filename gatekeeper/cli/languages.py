@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from ..i18n.catalogue import SOURCE_LANGUAGE, BuiltinText, bundled, has_catalogue
 from ..policy import LoadedPolicy, PolicyIssue
-from ..policy.schema import Notification
+from ..policy.schema import NotificationSettings
 
 Loc = tuple[str | int, ...]
 
@@ -28,7 +28,7 @@ def operator_texts(
     (empty: all). Built-in defaults are left out."""
     if isinstance(value, BuiltinText):
         return
-    if isinstance(value, Notification) and value.languages:
+    if isinstance(value, NotificationSettings) and value.languages:
         audience = value.languages  # shown only to visitors reading these
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:

@@ -19,7 +19,7 @@ from ..tcf.disclosure import build_disclosure
 from ..tcf.gpp import GppError, decode_gpp, decode_usnat, section_name
 from ..tcf.gvl import GVLError, load_gvl
 from ..tcf.string import IdRanges, TCStringError, decode
-from ..tcf.update import UpdateError, update_gvl
+from ..tcf.update import GvlUpdateError, update_gvl
 
 __all__ = ["register"]
 
@@ -66,7 +66,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         return _fail("update", str(exc), USAGE)
     try:
         updated = update_gvl(policy.tcf.gvl, policy.languages.available, force=args.force)
-    except UpdateError as exc:
+    except GvlUpdateError as exc:
         return _fail("update", str(exc), FAILED)
     state = "installed" if updated.changed else "unchanged"
     languages = ", ".join(("en", *updated.languages))

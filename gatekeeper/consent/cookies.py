@@ -13,7 +13,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 
 from ..memo import Memo
-from ..policy.schema import Consent as ConsentPolicy
+from ..policy.schema import ConsentSettings
 
 # The strictly necessary cookies of the frameworks gatekeeper wraps, by their default
 # names: a wrapped app's forms and logins must work before any choice. A policy that
@@ -32,7 +32,7 @@ class CookieCategories:
     `consent.unlisted_cookies`)."""
 
     def __init__(
-        self, policy: ConsentPolicy, own: Mapping[str, str | None] | Iterable[str] = ()
+        self, policy: ConsentSettings, own: Mapping[str, str | None] | Iterable[str] = ()
     ) -> None:
         self.exact: dict[str, str] = {}
         self.globs: list[tuple[str, str]] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..policy.codes import expand
-from ..policy.schema import ConsentModes
+from ..policy.schema import ModeSettings
 
 OPT_IN, OPT_OUT, NOTICE = "opt_in", "opt_out", "notice"
 
@@ -11,7 +11,7 @@ OPT_IN, OPT_OUT, NOTICE = "opt_in", "opt_out", "notice"
 class Jurisdictions:
     """Maps a visitor's place to a mode; the most specific place listed wins (US-CA over US)."""
 
-    def __init__(self, modes: ConsentModes, gpc_places: tuple[str, ...] = ()) -> None:
+    def __init__(self, modes: ModeSettings, gpc_places: tuple[str, ...] = ()) -> None:
         self.by_place: dict[str, str] = {}
         for mode in (OPT_IN, OPT_OUT, NOTICE):
             for place in expand(getattr(modes, mode)):

@@ -56,19 +56,19 @@ def long_date(day: date) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Asset:
+class StaticFile:
     body: bytes
     media_type: str
     etag: str
 
 
-def load_assets(folder: Path = HERE / "static") -> dict[str, Asset]:
+def load_assets(folder: Path = HERE / "static") -> dict[str, StaticFile]:
     """Every file in `folder` by name, with an ETag of its content."""
     assets = {}
     for path in sorted(folder.iterdir()):
         body = path.read_bytes()
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        assets[path.name] = Asset(body, _MEDIA_TYPES[path.suffix], etag)
+        assets[path.name] = StaticFile(body, _MEDIA_TYPES[path.suffix], etag)
     return assets
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import geoip2.models
 
-from ..policy.schema import GeoIP
+from ..policy.schema import GeoIPSettings
 from .database import GeoDatabaseError, IPAddress, Layout, WatchedDatabase
 
 __all__ = ["AnonymousReader", "open_anonymous"]
@@ -74,7 +74,7 @@ def _enterprise(record: Any, ip: IPAddress) -> bool:
     return geoip2.models.Enterprise(None, **record).traits.is_anonymous
 
 
-def open_anonymous(config: GeoIP) -> AnonymousReader | None:
+def open_anonymous(config: GeoIPSettings) -> AnonymousReader | None:
     """The policy's Anonymous-IP reader, or None when none is configured or usable.
 
     Follows `geoip.on_missing` like the location database: `error` raises

@@ -12,7 +12,7 @@ from ..http import set_cookie
 from ..memo import Memo
 from ..policy import path_matches
 from ..policy.codes import expand
-from ..policy.schema import Notification
+from ..policy.schema import NotificationSettings
 from . import DISMISSED_COOKIE, UI, Page, Parts
 
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
@@ -24,7 +24,7 @@ class NotificationBar:
 
     def __init__(
         self,
-        notes: Sequence[Notification],
+        notes: Sequence[NotificationSettings],
         renderer: Renderer,
         languages: Iterable[str],
         prefix: str,
@@ -58,7 +58,7 @@ class NotificationBar:
             opening, _, closing = bar.partition(b"\x00")
             self.wrappers[language] = (opening, closing)
 
-    def selected(self, page: Page) -> list[Notification]:
+    def selected(self, page: Page) -> list[NotificationSettings]:
         visitor = page.visitor
         return self._select(
             page.day,
@@ -75,7 +75,7 @@ class NotificationBar:
         path: str,
         language: str,
         dismissed: frozenset[str],
-    ) -> list[Notification]:
+    ) -> list[NotificationSettings]:
         chosen = []
         for note, starts, ends, audience in self.notes:
             if (starts is not None and day < starts) or (ends is not None and day > ends):

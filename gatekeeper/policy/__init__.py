@@ -1,6 +1,6 @@
 """The policy: schema, loading with precise errors, and reloading."""
 
-from .document import LIMITS, Limits
+from .document import BUDGETS, Budgets
 from .globs import compile_globs
 from .issues import PolicyError, PolicyIssue
 from .loader import LoadedPolicy, interpolate, load_policy, parse_policy, read_policy
@@ -8,8 +8,8 @@ from .reload import PolicyFile
 from .schema import Policy, path_matches
 
 __all__ = [
-    "LIMITS",
-    "Limits",
+    "BUDGETS",
+    "Budgets",
     "LoadedPolicy",
     "Policy",
     "PolicyError",

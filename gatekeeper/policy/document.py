@@ -38,7 +38,7 @@ except ImportError:  # PyYAML built without libyaml
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class Budgets:
     """Budgets for one policy file (see the module docstring and docs/operators.md)."""
 
     bytes: int = 1024 * 1024
@@ -47,7 +47,7 @@ class Limits:
     string: int = 16_384  # characters in one key or value (also after ${VARIABLES})
 
 
-LIMITS = Limits()
+BUDGETS = Budgets()
 LIBYAML = CParser is not None
 
 
@@ -90,7 +90,7 @@ def _fail(source: str, line: int, column: int, message: str) -> NoReturn:
     raise PolicyError([PolicyIssue(source, line, column, "", message)])
 
 
-def read_text(path: Path, limits: Limits = LIMITS) -> str:
+def read_text(path: Path, limits: Budgets = BUDGETS) -> str:
     """The file's text; PolicyError when it cannot be a policy (size, encoding, bytes)."""
     source = str(path)
     try:
@@ -124,7 +124,7 @@ def read_text(path: Path, limits: Limits = LIMITS) -> str:
     return decode(data, source)
 
 
-def _too_big(size: int, limits: Limits) -> str:
+def _too_big(size: int, limits: Budgets) -> str:
     return f"the file is {size:,} bytes; a policy may have at most {limits.bytes:,}"
 
 
@@ -188,7 +188,7 @@ class _Open:
 
 
 class _Composer:
-    def __init__(self, parser: Any, source: str, limits: Limits) -> None:
+    def __init__(self, parser: Any, source: str, limits: Budgets) -> None:
         self.parser = parser
         self.source = source
         self.limits = limits
@@ -311,7 +311,7 @@ class _Composer:
 
 
 def compose(
-    text: str, source: str, limits: Limits = LIMITS, *, libyaml: bool = LIBYAML
+    text: str, source: str, limits: Budgets = BUDGETS, *, libyaml: bool = LIBYAML
 ) -> yaml.Node | None:
     """The document's root node (None for an empty file); PolicyError past a budget or
     on a YAML error, at its line and column."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .document import LIBYAML, LIMITS, Limits, compose, read_text
+from .document import BUDGETS, LIBYAML, Budgets, compose, read_text
 from .issues import PolicyError, PolicyIssue, dotted, shown, sorted_issues
 from .nodes import PLACEHOLDER, Builder, Loc, interpolate
 from .schema import Policy
@@ -119,6 +119,8 @@ def _message(error: Any, loc: Loc) -> tuple[str, bool]:
     if kind == "missing":
         return f"missing required key {str(loc[-1])!r}", True
     message = error["msg"]
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = "input should be a section of keys (a mapping)"  # not a Python class name
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
@@ -196,7 +198,7 @@ def parse_policy(
     base_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     placeholders: set[str] | None = None,
-    limits: Limits = LIMITS,
+    limits: Budgets = BUDGETS,
     libyaml: bool = LIBYAML,
 ) -> Policy:
     """Parse policy YAML text; raise PolicyError listing every problem.
@@ -222,7 +224,7 @@ def _parse(
     base_dir: Path | None,
     env: Mapping[str, str] | None,
     placeholders: set[str] | None,
-    limits: Limits,
+    limits: Budgets,
     libyaml: bool = LIBYAML,
 ) -> LoadedPolicy:
     if len(text) > limits.bytes:  # text handed over directly; files are cut while read
@@ -277,7 +279,7 @@ def read_policy(
     *,
     env: Mapping[str, str] | None = None,
     placeholders: set[str] | None = None,
-    limits: Limits = LIMITS,
+    limits: Budgets = BUDGETS,
 ) -> LoadedPolicy:
     """Load a policy file with its values' positions; raise PolicyError when unusable."""
     file = Path(path)

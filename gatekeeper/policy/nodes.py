@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .document import LIMITS, Limits, yaml_tools
+from .document import BUDGETS, Budgets, yaml_tools
 from .issues import PolicyIssue, dotted
 
 Loc = tuple[str | int, ...]
@@ -99,7 +99,7 @@ class Builder:
         source: str,
         env: Mapping[str, str],
         placeholders: set[str] | None,
-        limits: Limits = LIMITS,
+        limits: Budgets = BUDGETS,
     ) -> None:
         self.source = source
         self.env = env

@@ -135,7 +135,7 @@ def path_matches(path: str, patterns: tuple[str, ...]) -> bool:
 # --- sections ---------------------------------------------------------------------------
 
 
-class Site(Model):
+class SiteSettings(Model):
     name: str = Field(description="The site's name, shown in notices.")
     revision: str = Field(
         description="Policy revision. Changing it asks every visitor for consent again."
@@ -157,20 +157,20 @@ class Site(Model):
         )
 
 
-class Languages(Model):
+class LanguageSettings(Model):
     default: Language = Field("en", description="Used when the visitor asks for none we have.")
     available: tuple[Language, ...] = Field(
         ("en",), description="Languages the notices are written in, matched to Accept-Language."
     )
 
     @model_validator(mode="after")
-    def _default_available(self) -> Languages:
+    def _default_available(self) -> LanguageSettings:
         if self.default not in self.available:
             raise ValueError(f"default language {self.default!r} is not in available")
         return self
 
 
-class GeoIP(Model):
+class GeoIPSettings(Model):
     database: Path | None = Field(
         None,
         description="MaxMind .mmdb file (Country or City). Relative paths are resolved "
@@ -191,7 +191,7 @@ class GeoIP(Model):
     )
 
 
-class CookieSettings(Model):
+class ConsentCookieSettings(Model):
     name: str = Field("gk_consent", pattern=r"^[A-Za-z0-9_\-]+$")
     domain: str | None = Field(None, description="Share consent across subdomains: .example.com")
     path: str = "/"
@@ -201,7 +201,7 @@ class CookieSettings(Model):
     same_site: Literal["lax", "strict", "none"] = "lax"
 
 
-class Category(Model):
+class CategorySettings(Model):
     required: bool = Field(False, description="Always on; cannot be refused (strictly necessary).")
     label: Text = Field(description="Name shown on the switch.")
     description: Text | None = None
@@ -232,7 +232,7 @@ class Category(Model):
     )
 
 
-class ConsentModes(Model):
+class ModeSettings(Model):
     opt_in: tuple[Place, ...] = Field(
         (), description="Places where nothing but necessary runs until the visitor accepts."
     )
@@ -248,7 +248,7 @@ class ConsentModes(Model):
     )
 
     @model_validator(mode="after")
-    def _disjoint(self) -> ConsentModes:
+    def _disjoint(self) -> ModeSettings:
         seen: dict[str, str] = {}
         for mode in ("opt_in", "opt_out", "notice"):
             for place in sorted(expand(getattr(self, mode))):
@@ -258,7 +258,7 @@ class ConsentModes(Model):
         return self
 
 
-class Banner(Model):
+class BannerSettings(Model):
     title: Text = builtin_text("Your privacy", "The heading.")
     text: Text = builtin_text(
         "With your consent, we use cookies to measure how the site is used and to pay for "
@@ -291,11 +291,11 @@ class Banner(Model):
     )
 
 
-class Consent(Model):
+class ConsentSettings(Model):
     enabled: bool = True
-    cookie: CookieSettings = CookieSettings()
+    cookie: ConsentCookieSettings = ConsentCookieSettings()
     max_age_days: int = Field(180, ge=1, le=400, description="Re-ask after this many days.")
-    modes: ConsentModes = ConsentModes()
+    modes: ModeSettings = ModeSettings()
     gpc: Literal["honor", "ignore"] = Field(
         "honor",
         description="Global Privacy Control (Sec-GPC: 1): honor refuses sale_or_sharing "
@@ -308,20 +308,20 @@ class Consent(Model):
         "necessary",
         description="Category that a cookie matching no category's patterns belongs to.",
     )
-    categories: dict[str, Category] = Field(
+    categories: dict[str, CategorySettings] = Field(
         # Built without validation, which would copy the label into a plain dict and lose
         # the mark that makes it a built-in (translated) text.
         default_factory=lambda: {
-            "necessary": Category.model_construct(
+            "necessary": CategorySettings.model_construct(
                 required=True, label=builtin("Strictly necessary")
             )
         },
         description="Consent categories, in the order shown.",
     )
-    banner: Banner = Banner()
+    banner: BannerSettings = BannerSettings()
 
     @model_validator(mode="after")
-    def _categories(self) -> Consent:
+    def _categories(self) -> ConsentSettings:
         for name in self.categories:
             if not re.match(r"^[a-z][a-z0-9_]*$", name):
                 raise ValueError(f"category name {name!r}: use lower-case letters, digits, _")
@@ -367,7 +367,7 @@ def _class_names(value: str) -> str:
 BaitPath = Annotated[str, AfterValidator(_bait_path)]
 
 
-class Baits(Model):
+class BaitSettings(Model):
     """Defaults tested against EasyList (Aug 2026) with Brave's engine in Chromium; each is
     blocked by two independent generic rules (see gatekeeper/adblock/baits.py)."""
 
@@ -388,13 +388,13 @@ class Baits(Model):
     )
 
     @model_validator(mode="after")
-    def _distinct(self) -> Baits:
+    def _distinct(self) -> BaitSettings:
         if self.script == self.image:
             raise ValueError("script and image need different paths")
         return self
 
 
-class AdblockNotice(Model):
+class AdblockNoticeSettings(Model):
     title: Text = builtin_text("Ad blocker detected", "The heading.")
     text: Text | None = Field(
         None,
@@ -408,7 +408,7 @@ class AdblockNotice(Model):
     dismiss_label: Text = builtin_text("Continue", "Closes the notice (never shown on a wall).")
 
 
-class Adblock(Model):
+class AdblockSettings(Model):
     mode: Literal["off", "notice", "wall"] = Field(
         "off", description="off, notice (dismissible) or wall (content hidden until allowed)."
     )
@@ -423,28 +423,28 @@ class Adblock(Model):
         "auto: the first optional category granting Consent Mode's ad_storage, else the "
         "first optional category.",
     )
-    baits: Baits = Baits()
-    notice: AdblockNotice = AdblockNotice()
+    baits: BaitSettings = BaitSettings()
+    notice: AdblockNoticeSettings = AdblockNoticeSettings()
 
 
-class GeoRule(Model):
+class GeoRuleSettings(Model):
     paths: tuple[PathPattern, ...] = Field(description="Globs this rule applies to.")
     allow: tuple[Place, ...] | None = Field(None, description="Only these places may enter.")
     deny: tuple[Place, ...] | None = Field(None, description="These places are blocked.")
 
     @model_validator(mode="after")
-    def _one_list(self) -> GeoRule:
+    def _one_list(self) -> GeoRuleSettings:
         if (self.allow is None) == (self.deny is None):
             raise ValueError("a rule needs exactly one of allow or deny")
         return self
 
 
-class GeoExempt(Model):
+class GeoExemptSettings(Model):
     paths: tuple[PathPattern, ...] = ()
     networks: tuple[Network, ...] = ()
 
 
-class BlockPage(Model):
+class BlockPageSettings(Model):
     title: Text = builtin_text("This page is not available in your region", "The heading.")
     text: Text = builtin_text(
         "For legal reasons we cannot show this content where you are. If you think this is "
@@ -454,12 +454,12 @@ class BlockPage(Model):
     contact_label: Text = builtin_text("Contact us", "The link to site.contact_url.")
 
 
-class Geoblock(Model):
+class GeoblockSettings(Model):
     allow: tuple[Place, ...] | None = Field(
         None, description="If set, only these places may use the site."
     )
     deny: tuple[Place, ...] = Field((), description="Places blocked from the whole site.")
-    rules: tuple[GeoRule, ...] = Field((), description="Per-path rules, first match wins.")
+    rules: tuple[GeoRuleSettings, ...] = Field((), description="Per-path rules, first match wins.")
     unknown: Literal["allow", "block"] = Field(
         "allow", description="Visitors whose location is unknown."
     )
@@ -467,19 +467,19 @@ class Geoblock(Model):
         "allow", description="Anonymous proxies, VPNs and Tor (needs geoip.anonymous_database)."
     )
     status: Literal[451, 403] = 451
-    exempt: GeoExempt = GeoExempt()
-    page: BlockPage = BlockPage()
+    exempt: GeoExemptSettings = GeoExemptSettings()
+    page: BlockPageSettings = BlockPageSettings()
 
 
-class Link(Model):
+class LinkSettings(Model):
     label: Text
     href: Href
 
 
-class Notification(Model):
+class NotificationSettings(Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", description="Remembers dismissals.")
     text: Text
-    links: tuple[Link, ...] = ()
+    links: tuple[LinkSettings, ...] = ()
     starts: date | None = None
     ends: date | None = None
     dismissible: bool = True
@@ -489,13 +489,13 @@ class Notification(Model):
     languages: tuple[Language, ...] = ()
 
     @model_validator(mode="after")
-    def _order(self) -> Notification:
+    def _order(self) -> NotificationSettings:
         if self.starts and self.ends and self.ends < self.starts:
             raise ValueError(f"ends ({self.ends}) is before starts ({self.starts})")
         return self
 
 
-class OfflineNotice(Model):
+class OfflineNoticeSettings(Model):
     enabled: bool = False
     text: Text = builtin_text(
         "You appear to be offline. Check your connection; the page carries on once it is back.",
@@ -503,20 +503,20 @@ class OfflineNotice(Model):
     )
 
 
-class AuditView(Model):
+class AuditViewSettings(Model):
     enabled: bool = False
     token: str | None = Field(None, description="Bearer token or ?token= for the auditor view.")
     username: str | None = None
     password: str | None = None
 
 
-class AuditSink(Model):
+class AuditSinkSettings(Model):
     url: str = Field(pattern=r"^https?://", description="HTTPS collector receiving records.")
     token: str | None = None
     batch_size: int = Field(100, ge=1)
 
 
-class Audit(Model):
+class AuditSettings(Model):
     store: str = Field(
         "sqlite:///gatekeeper-consent.db",
         description="sqlite:///PATH (relative to the policy file) or postgresql://...",
@@ -546,16 +546,16 @@ class Audit(Model):
         description="Public keys (PEM) of earlier signing keys: verify accepts their "
         "signatures on the checkpoints made before the key changed.",
     )
-    sink: AuditSink | None = None
-    view: AuditView = AuditView()
+    sink: AuditSinkSettings | None = None
+    view: AuditViewSettings = AuditViewSettings()
 
 
-class RateLimit(Model):
+class RateLimitSettings(Model):
     per_minute: float = Field(gt=0, description="Tokens added per minute.")
     burst: int = Field(ge=1, description="Requests allowed at once before the refill counts.")
 
 
-class Limits(Model):
+class LimitSettings(Model):
     ipv4_prefix: int = Field(
         32, ge=8, le=32, description="IPv4 clients are counted per network of this size."
     )
@@ -566,18 +566,19 @@ class Limits(Model):
         description="IPv6 clients are counted per network of this size: a home connection "
         "holds a whole /64.",
     )
-    beacon: RateLimit = Field(
-        RateLimit(per_minute=30, burst=10), description="Adblock reports per client network."
+    beacon: RateLimitSettings = Field(
+        RateLimitSettings(per_minute=30, burst=10),
+        description="Adblock reports per client network.",
     )
-    consent: RateLimit = Field(
-        RateLimit(per_minute=60, burst=30), description="Consent posts per client network."
+    consent: RateLimitSettings = Field(
+        RateLimitSettings(per_minute=60, burst=30), description="Consent posts per client network."
     )
-    dismiss: RateLimit = Field(
-        RateLimit(per_minute=60, burst=30),
+    dismiss: RateLimitSettings = Field(
+        RateLimitSettings(per_minute=60, burst=30),
         description="Dismissals (adblock notice, notifications) per client network.",
     )
-    gpc_records: RateLimit = Field(
-        RateLimit(per_minute=30, burst=30),
+    gpc_records: RateLimitSettings = Field(
+        RateLimitSettings(per_minute=30, burst=30),
         description="GPC signals written to the consent log per client network; the rest "
         "is written on a later page view.",
     )
@@ -588,7 +589,7 @@ def _empty_is_none(value: object) -> object:
     return None if value == "" else value
 
 
-class Shared(Model):
+class SharedSettings(Model):
     redis: Annotated[str | None, BeforeValidator(_empty_is_none)] = Field(
         None,
         pattern=r"^(redis|rediss|unix)://",
@@ -610,7 +611,7 @@ class Shared(Model):
     )
 
 
-class Templates(Model):
+class TemplateSettings(Model):
     directory: Path | None = Field(
         None, description="Folder whose templates override the built-in ones, file by file."
     )
@@ -666,7 +667,7 @@ def _among_purposes(ids: tuple[int, ...], info: ValidationInfo) -> tuple[int, ..
     return ids
 
 
-class TcfRestriction(Model):
+class TcfRestrictionSettings(Model):
     purpose: TcfPurposeId = Field(description="The TCF purpose the restriction is about.")
     type: Literal["not_allowed", "require_consent", "require_legitimate_interest"] = Field(
         description="not_allowed: the vendors may not use this purpose at all; "
@@ -690,7 +691,7 @@ class TcfRestriction(Model):
         return value
 
 
-class TcfGvl(Model):
+class TcfGvlSettings(Model):
     file: Path = Field(
         Path("gvl/vendor-list.json"),
         description="Where `gatekeeper tcf update` keeps the Global Vendor List; its "
@@ -709,7 +710,7 @@ class TcfGvl(Model):
     )
 
 
-class UsNat(Model):
+class UsNatSettings(Model):
     sale: tuple[str, ...] = Field(
         (), description="Consent categories whose refusal opts the visitor out of sale."
     )
@@ -727,20 +728,20 @@ class UsNat(Model):
     )
 
     @model_validator(mode="after")
-    def _mode_needs_mspa(self) -> UsNat:
+    def _mode_needs_mspa(self) -> UsNatSettings:
         if self.mspa_mode != "none" and not self.mspa_covered_transaction:
             raise ValueError("mspa_mode needs mspa_covered_transaction: true")
         return self
 
 
-class Gpp(Model):
+class GppSettings(Model):
     sections: tuple[Literal["tcfeuv2", "usnat"], ...] = Field(
         ("tcfeuv2",),
         description="GPP sections in the GPP string: tcfeuv2 (the TC string, for tcf.places) "
         "and usnat (US states' opt-outs, for usnat_places).",
     )
     usnat_places: tuple[Place, ...] = Field(("US",), description="Where the usnat section applies.")
-    usnat: UsNat = UsNat()
+    usnat: UsNatSettings = UsNatSettings()
 
     @field_validator("sections")
     @classmethod
@@ -750,7 +751,7 @@ class Gpp(Model):
         return value
 
 
-class Tcf(Model):
+class TcfSettings(Model):
     cmp_id: int | None = Field(
         None,
         ge=2,
@@ -782,7 +783,7 @@ class Tcf(Model):
     vendors: TcfVendors = Field(
         "all", description="GVL vendor ids the site works with, or all of the vendor list."
     )
-    restrictions: tuple[TcfRestriction, ...] = Field(
+    restrictions: tuple[TcfRestrictionSettings, ...] = Field(
         (), description="Publisher restrictions on what vendors may do."
     )
     publisher_purposes: tuple[TcfPurposeId, ...] = Field(
@@ -794,8 +795,8 @@ class Tcf(Model):
         description="Consent category -> TCF purposes: the category counts as accepted when "
         "every purpose listed is, so cookies, scripts and Consent Mode follow the TCF choice.",
     )
-    gvl: TcfGvl = TcfGvl()
-    gpp: Gpp = Gpp()
+    gvl: TcfGvlSettings = TcfGvlSettings()
+    gpp: GppSettings = GppSettings()
 
     @property
     def enabled(self) -> bool:
@@ -843,8 +844,8 @@ class Tcf(Model):
     @field_validator("restrictions")
     @classmethod
     def _restrictions(
-        cls, value: tuple[TcfRestriction, ...], info: ValidationInfo
-    ) -> tuple[TcfRestriction, ...]:
+        cls, value: tuple[TcfRestrictionSettings, ...], info: ValidationInfo
+    ) -> tuple[TcfRestrictionSettings, ...]:
         _among_purposes(tuple(r.purpose for r in value), info)
         return value
 
@@ -862,7 +863,7 @@ class Tcf(Model):
 
 
 class Policy(Model):
-    site: Site
+    site: SiteSettings
     secret_keys: tuple[str, ...] = Field(
         description="Keys that sign cookies and tokens: the first signs, all verify, so a "
         "new key goes first and old ones stay until their cookies expire. 32+ characters.",
@@ -885,22 +886,22 @@ class Policy(Model):
         description="Headers read from trusted proxies, in order of preference. Name only "
         "headers your proxy sets: one it passes through from the client can be forged.",
     )
-    geoip: GeoIP = GeoIP()
-    languages: Languages = Languages()
-    templates: Templates = Templates()
-    consent: Consent = Consent()
-    adblock: Adblock = Adblock()
-    geoblock: Geoblock = Geoblock()
-    notifications: tuple[Notification, ...] = ()
-    offline_notice: OfflineNotice = OfflineNotice()
-    audit: Audit = Audit()
-    tcf: Tcf = Field(
-        Tcf(), description="IAB TCF v2.3 and GPP strings for ad tech; off without a cmp_id."
+    geoip: GeoIPSettings = GeoIPSettings()
+    languages: LanguageSettings = LanguageSettings()
+    templates: TemplateSettings = TemplateSettings()
+    consent: ConsentSettings = ConsentSettings()
+    adblock: AdblockSettings = AdblockSettings()
+    geoblock: GeoblockSettings = GeoblockSettings()
+    notifications: tuple[NotificationSettings, ...] = ()
+    offline_notice: OfflineNoticeSettings = OfflineNoticeSettings()
+    audit: AuditSettings = AuditSettings()
+    tcf: TcfSettings = Field(
+        TcfSettings(), description="IAB TCF v2.3 and GPP strings for ad tech; off without a cmp_id."
     )
 
     @field_validator("tcf")
     @classmethod
-    def _tcf_categories(cls, tcf: Tcf, info: ValidationInfo) -> Tcf:
+    def _tcf_categories(cls, tcf: TcfSettings, info: ValidationInfo) -> TcfSettings:
         consent = info.data.get("consent")
         if consent is None:
             return tcf  # the consent section is broken and reported on its own
@@ -919,8 +920,8 @@ class Policy(Model):
                 raise ValueError(f"{key}: {name!r} is required, so no choice can turn it off")
         return tcf
 
-    limits: Limits = Limits()
-    shared: Shared = Shared()
+    limits: LimitSettings = LimitSettings()
+    shared: SharedSettings = SharedSettings()
 
     @field_validator("secret_keys")
     @classmethod

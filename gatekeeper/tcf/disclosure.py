@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..policy.schema import Tcf
+from ..policy.schema import TcfSettings
 from .consent import CONSENT, LEGITIMATE_INTEREST, legal_basis
 from .gvl import GVL, Vendor
 from .string import (
@@ -73,7 +73,7 @@ class Disclosure:
         )
 
 
-def build_disclosure(tcf: Tcf, gvl: GVL) -> Disclosure:
+def build_disclosure(tcf: TcfSettings, gvl: GVL) -> Disclosure:
     if tcf.cmp_id is None or tcf.publisher_country is None:
         raise ValueError("TCF is off: the policy has no tcf.cmp_id")
     texts = gvl.texts["en"]

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..memo import Memo
-from ..policy.schema import Tcf
+from ..policy.schema import TcfSettings
 from .choices import Choices, choices_from_string
 from .consent import TcfConsent
 from .disclosure import Disclosure, build_disclosure
@@ -78,7 +78,12 @@ class Edition:
     """One vendor list under one policy: built once, read on every TCF request."""
 
     def __init__(
-        self, tcf: Tcf, gvl: GVL, languages: Iterable[str], *, max_age_days: int | None = None
+        self,
+        tcf: TcfSettings,
+        gvl: GVL,
+        languages: Iterable[str],
+        *,
+        max_age_days: int | None = None,
     ) -> None:
         self.gvl = gvl
         self.disclosure = build_disclosure(tcf, gvl)

@@ -27,22 +27,22 @@ from typing import Any
 
 import httpx
 
-from ..policy.schema import TcfGvl
+from ..policy.schema import TcfGvlSettings
 from .gvl import GVLError, load_gvl, parse_gvl, parse_translation, translation_path
 
-__all__ = ["UpdateError", "Updated", "update_gvl"]
+__all__ = ["GvlUpdateError", "GvlUpdated", "update_gvl"]
 
 MAX_BYTES = 64 << 20  # the real list is a few MB; this only stops a runaway response
 _TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 
 
-class UpdateError(Exception):
+class GvlUpdateError(Exception):
     """The update did not happen; the installed files are unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
-class Updated:
+class GvlUpdated:
     path: Path
     vendor_list_version: int
     policy_version: int
@@ -68,28 +68,28 @@ def _fresh_until(path: Path) -> datetime | None:
 
 
 def _get(client: httpx.Client, url: str) -> tuple[bytes, httpx.Response] | None:
-    """The body of a 200 response, None for a 404, UpdateError for anything else."""
+    """The body of a 200 response, None for a 404, GvlUpdateError for anything else."""
     try:
         with client.stream("GET", url) as response:
             if response.status_code == 404:
                 return None
             if response.status_code != 200:
-                raise UpdateError(f"{url}: HTTP {response.status_code}")
+                raise GvlUpdateError(f"{url}: HTTP {response.status_code}")
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_BYTES:
-                    raise UpdateError(f"{url}: larger than {MAX_BYTES >> 20} MB; refusing it")
+                    raise GvlUpdateError(f"{url}: larger than {MAX_BYTES >> 20} MB; refusing it")
             return bytes(body), response
     except httpx.HTTPError as exc:
-        raise UpdateError(f"{url}: {exc}") from None
+        raise GvlUpdateError(f"{url}: {exc}") from None
 
 
 def _json(body: bytes, url: str) -> Any:
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UpdateError(f"{url}: not JSON: {exc}") from None
+        raise GvlUpdateError(f"{url}: not JSON: {exc}") from None
 
 
 def _write(path: Path, body: bytes) -> bool:
@@ -112,13 +112,13 @@ def _write(path: Path, body: bytes) -> bool:
 
 
 def update_gvl(
-    settings: TcfGvl,
+    settings: TcfGvlSettings,
     languages: Iterable[str],
     *,
     client: httpx.Client | None = None,
     force: bool = False,
     now: datetime | None = None,
-) -> Updated:
+) -> GvlUpdated:
     """Fetch the list and the translations for `languages`; install them if all are valid."""
     path = settings.file
     now = now or datetime.now(UTC)
@@ -131,7 +131,7 @@ def update_gvl(
             installed = None
         if installed is not None:
             have = tuple(lang for lang in installed.languages if lang != "en")
-            return Updated(
+            return GvlUpdated(
                 path,
                 installed.vendor_list_version,
                 installed.policy_version,
@@ -143,7 +143,7 @@ def update_gvl(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UpdateError(f"cannot create {path.parent}: {exc.strerror}") from None
+        raise GvlUpdateError(f"cannot create {path.parent}: {exc.strerror}") from None
 
     own = client is None
     if client is None:
@@ -156,12 +156,12 @@ def update_gvl(
     try:
         got = _get(client, settings.url)
         if got is None:
-            raise UpdateError(f"{settings.url}: HTTP 404")
+            raise GvlUpdateError(f"{settings.url}: HTTP 404")
         body, response = got
         try:
             gvl = parse_gvl(_json(body, settings.url), source=settings.url)
         except GVLError as exc:
-            raise UpdateError(str(exc)) from None
+            raise GvlUpdateError(str(exc)) from None
         translations: dict[str, bytes] = {}
         missing = []
         for language in wanted:
@@ -173,7 +173,7 @@ def update_gvl(
             try:
                 parse_translation(_json(fetched[0], url), gvl, source=url)
             except GVLError as exc:
-                raise UpdateError(str(exc)) from None
+                raise GvlUpdateError(str(exc)) from None
             translations[language] = fetched[0]
     finally:
         if own:
@@ -182,7 +182,7 @@ def update_gvl(
     with contextlib.suppress(GVLError):
         installed = load_gvl(path) if path.exists() else None
         if installed is not None and installed.vendor_list_version > gvl.vendor_list_version:
-            raise UpdateError(
+            raise GvlUpdateError(
                 f"{settings.url} serves vendor list {gvl.vendor_list_version}, older than the "
                 f"installed {installed.vendor_list_version}; keeping the installed one"
             )
@@ -196,8 +196,8 @@ def update_gvl(
         if until is not None:
             _write(_cache_path(path), json.dumps({"fresh_until": until.isoformat()}).encode())
     except OSError as exc:
-        raise UpdateError(f"cannot write next to {path}: {exc.strerror}") from None
-    return Updated(
+        raise GvlUpdateError(f"cannot write next to {path}: {exc.strerror}") from None
+    return GvlUpdated(
         path,
         gvl.vendor_list_version,
         gvl.policy_version,

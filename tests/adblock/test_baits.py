@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.adblock.baits import COSMETIC, IMAGE, SCRIPT, check_classes, check_path
-from gatekeeper.policy.schema import Baits
+from gatekeeper.policy.schema import BaitSettings
 from tests.browser.adblock_engine import LISTS, BlockingEngine
 
 PAGE = "http://www.example-news.com/articles/lock"
@@ -107,7 +107,7 @@ def test_gatekeepers_own_markup_is_not_hidden(engine) -> None:
 
 
 def test_the_schema_defaults_are_the_tested_baits() -> None:
-    defaults = Baits()
+    defaults = BaitSettings()
     found = (defaults.script, defaults.image, defaults.cosmetic_class)
     assert found == (SCRIPT, IMAGE, COSMETIC)
 

@@ -103,9 +103,7 @@ def test_usage_errors_are_exit_2(policy_file, tmp_path: Path, capsys) -> None:
 
 
 def test_register_adds_the_adblock_command(recorded: Path, capsys) -> None:
-    args = build_parser().parse_args(
-        ["adblock", "stats", "--policy", str(recorded), "--by", "day"]
-    )
+    args = build_parser().parse_args(["adblock", "stats", "--policy", str(recorded), "--by", "day"])
     assert args.func(args) == 0
     assert "2026-11-28" in capsys.readouterr().out
 

@@ -8,13 +8,13 @@ from gatekeeper.adblock.detector import Detector
 from gatekeeper.adblock.rates import verdicts
 from gatekeeper.adblock.stats import VerdictCounts, day_of
 from gatekeeper.adblock.token import TokenError, ViewTokens
-from gatekeeper.adblock.verdict import Report
+from gatekeeper.adblock.verdict import BeaconReport
 from tests.adblock.conftest import T0, Clock
 from tests.conftest import SECRET
 
 DAY = day_of(T0)
-SEEN = Report(script=True, cosmetic=True, image=True)
-FAILED = Report(script=False, cosmetic=True)
+SEEN = BeaconReport(script=True, cosmetic=True, image=True)
+FAILED = BeaconReport(script=False, cosmetic=True)
 
 
 def detector(clock: Clock | None = None, keys: tuple[str, ...] = (SECRET,)) -> Detector:

@@ -238,17 +238,25 @@ async def test_any_instance_judges_a_view_another_rendered(adblock_policy, site_
 
 def test_bad_bait_settings_stop_the_feature(adblock_policy) -> None:
     from gatekeeper.adblock import AdblockFeature
-    from gatekeeper.policy.schema import Baits
+    from gatekeeper.policy.schema import BaitSettings
 
     policy = adblock_policy()
     # Built without validation: the feature checks what it serves whatever the schema let in.
     for baits, message in (
         (
-            Baits.model_construct(script="/static/x.js", image="/i.gif", cosmetic_class="ad"),
+            BaitSettings.model_construct(
+                script="/static/x.js", image="/i.gif", cosmetic_class="ad"
+            ),
             "taken",
         ),
-        (Baits.model_construct(script="/s.js", image="/s.js", cosmetic_class="ad"), "different"),
-        (Baits.model_construct(script="/s.js", image="/i.gif", cosmetic_class='a" x="'), "class"),
+        (
+            BaitSettings.model_construct(script="/s.js", image="/s.js", cosmetic_class="ad"),
+            "different",
+        ),
+        (
+            BaitSettings.model_construct(script="/s.js", image="/i.gif", cosmetic_class='a" x="'),
+            "class",
+        ),
     ):
         adblock = policy.adblock.model_copy(update={"baits": baits})
         broken = policy.model_copy(update={"adblock": adblock})

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.adblock.verdict import Evidence, Report, judge
+from gatekeeper.adblock.verdict import BeaconReport, Evidence, judge
 
 
-def ev(image: bool = False, script: bool = False, report: Report | None = None) -> Evidence:
+def ev(image: bool = False, script: bool = False, report: BeaconReport | None = None) -> Evidence:
     return Evidence(image=image, script=script, report=report)
 
 
-VISIBLE_LOADED = Report(script=True, cosmetic=True)
-HIDDEN_LOADED = Report(script=True, cosmetic=False)
-VISIBLE_FAILED = Report(script=False, cosmetic=True)
-VISIBLE_PENDING = Report(script=None, cosmetic=True)
-HIDDEN_FAILED = Report(script=False, cosmetic=False)
+VISIBLE_LOADED = BeaconReport(script=True, cosmetic=True)
+HIDDEN_LOADED = BeaconReport(script=True, cosmetic=False)
+VISIBLE_FAILED = BeaconReport(script=False, cosmetic=True)
+VISIBLE_PENDING = BeaconReport(script=None, cosmetic=True)
+HIDDEN_FAILED = BeaconReport(script=False, cosmetic=False)
 
 
 @pytest.mark.parametrize(

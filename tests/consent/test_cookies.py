@@ -39,7 +39,10 @@ def test_only_our_exact_names_are_exempt_not_a_prefix():
 def test_header_parsing():
     assert cookie_name(b"_ga=GA1.1.2.3; Path=/; Max-Age=10") == "_ga"
     assert dict(CookieJar()(b'a=1; b=2;c=; =x; junk; a=3; d="q"')) == {
-        "a": "1", "b": "2", "c": "", "d": "q",
+        "a": "1",
+        "b": "2",
+        "c": "",
+        "d": "q",
     }
 
 

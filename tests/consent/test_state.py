@@ -7,7 +7,7 @@ import pytest
 from gatekeeper.consent.modes import Jurisdictions
 from gatekeeper.consent.state import Consent, ConsentCookie, ConsentState
 from gatekeeper.policy import parse_policy
-from gatekeeper.policy.schema import ConsentModes
+from gatekeeper.policy.schema import ModeSettings
 from gatekeeper.visitor import Visitor
 
 KEY_A = "a" * 40
@@ -124,14 +124,23 @@ def test_gpc_refuses_sale_or_sharing_until_an_explicit_choice():
 
 def visitor(country=None, subdivision=None):
     return Visitor(
-        ip=None, country=country, subdivision=subdivision, language="en", gpc=False,
-        dnt=False, bot=False, located=country is not None,
+        ip=None,
+        country=country,
+        subdivision=subdivision,
+        language="en",
+        gpc=False,
+        dnt=False,
+        bot=False,
+        located=country is not None,
     ).places
 
 
 def test_jurisdictions_most_specific_place_wins():
-    modes = ConsentModes(
-        opt_in=("EEA", "GB"), opt_out=("US-CA",), notice=("US",), default="notice",
+    modes = ModeSettings(
+        opt_in=("EEA", "GB"),
+        opt_out=("US-CA",),
+        notice=("US",),
+        default="notice",
         unknown="opt_in",
     )
     j = Jurisdictions(modes, ("US-CA",))

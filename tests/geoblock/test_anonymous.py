@@ -12,7 +12,7 @@ import pytest
 
 from gatekeeper.geo import GeoDatabaseError
 from gatekeeper.geo.anonymous import AnonymousReader, open_anonymous
-from gatekeeper.policy.schema import GeoIP
+from gatekeeper.policy.schema import GeoIPSettings
 
 from .conftest import ANONYMOUS, CITY
 
@@ -100,13 +100,13 @@ def test_replaced_file_is_picked_up(tmp_path: Path, geoip_dir: Path, caplog):
 
 
 def test_open_anonymous_follows_on_missing(tmp_path: Path, geoip_dir: Path, caplog):
-    assert open_anonymous(GeoIP()) is None
-    present = open_anonymous(GeoIP(anonymous_database=geoip_dir / ANONYMOUS))
+    assert open_anonymous(GeoIPSettings()) is None
+    present = open_anonymous(GeoIPSettings(anonymous_database=geoip_dir / ANONYMOUS))
     assert isinstance(present, AnonymousReader)
     present.close()
     missing = tmp_path / "absent.mmdb"
     with pytest.raises(GeoDatabaseError):
-        open_anonymous(GeoIP(anonymous_database=missing, on_missing="error"))
+        open_anonymous(GeoIPSettings(anonymous_database=missing, on_missing="error"))
     with caplog.at_level(logging.WARNING):
-        assert open_anonymous(GeoIP(anonymous_database=missing, on_missing="allow")) is None
+        assert open_anonymous(GeoIPSettings(anonymous_database=missing, on_missing="allow")) is None
     assert "anonymous addresses are not recognised" in caplog.text

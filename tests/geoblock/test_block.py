@@ -323,8 +323,12 @@ async def test_lifespan_passes_and_a_blocked_websocket_is_refused(build):
         return {"type": "websocket.connect"}
 
     await site.gatekeeper({"type": "lifespan"}, receive, send)
-    await site.gatekeeper({"type": "websocket", "path": "/", "client": (SE, 1), "headers": []}, receive, send)
-    await site.gatekeeper({"type": "websocket", "path": "/", "client": (GB, 1), "headers": []}, receive, send)
+    await site.gatekeeper(
+        {"type": "websocket", "path": "/", "client": (SE, 1), "headers": []}, receive, send
+    )
+    await site.gatekeeper(
+        {"type": "websocket", "path": "/", "client": (GB, 1), "headers": []}, receive, send
+    )
     assert seen == ["lifespan", "websocket"]
     assert sent == [{"type": "websocket.close", "code": 4451}]
 

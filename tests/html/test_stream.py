@@ -17,10 +17,11 @@ def run(chunks: list[bytes]) -> bytes:
 @pytest.mark.parametrize(
     ("doc", "expected"),
     [
-        (b"<html><head></head><body><p>x</p></body></html>",
-         b"<html><head></head><body>" + BAR + b"<p>x</p></body></html>"),
-        (b'<BODY class="a>b" data-x=1>\n<p>x',
-         b'<BODY class="a>b" data-x=1>' + BAR + b"\n<p>x"),
+        (
+            b"<html><head></head><body><p>x</p></body></html>",
+            b"<html><head></head><body>" + BAR + b"<p>x</p></body></html>",
+        ),
+        (b'<BODY class="a>b" data-x=1>\n<p>x', b'<BODY class="a>b" data-x=1>' + BAR + b"\n<p>x"),
         (b"<bodyguard><body>", b"<bodyguard><body>" + BAR),
         (b"<p>no body tag</p>", b"<p>no body tag</p>" + BAR),
     ],
@@ -53,7 +54,6 @@ def test_a_leading_skip_link_stays_first():
 def test_other_links_do_not_count_as_skip_links():
     doc = b'<body><a href="/home">Home</a>'
     assert run([doc]) == b"<body>" + BAR + b'<a href="/home">Home</a>'
-
 
 
 def test_a_runaway_tag_is_released_not_held():

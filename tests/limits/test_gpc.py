@@ -20,6 +20,7 @@ def counts_main(argv: list[str]) -> int:
     """`gatekeeper counts ...`"""
     return gatekeeper_main(["counts", *argv])
 
+
 POLICY = """\
 debug: true
 consent:

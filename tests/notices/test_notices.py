@@ -69,7 +69,9 @@ async def test_bar_shows_active_targeted_notes_by_priority(policy_file):
     response = await get(app)
     assert note_ids(response.text) == ["urgent", "sale"]
     # The bar sits at the top of the body, in the page flow.
-    assert re.search(r"<body><div data-gk-notice=\"notification\"[^>]*data-nosnippet", response.text)
+    assert re.search(
+        r"<body><div data-gk-notice=\"notification\"[^>]*data-nosnippet", response.text
+    )
     assert '<a href="/shop">Buy Now!</a>' in response.text
 
 
@@ -123,9 +125,7 @@ async def test_operator_templates_override_the_builtin_ones(policy_file, tmp_pat
     (folder / "offline.html").write_text(
         '<div data-gk-notice="offline" class="mine">{{ t(notice.text) }}</div>'
     )
-    app = Gatekeeper(
-        APP, policy=str(policy_file(NOTES + f"templates: {{directory: {folder}}}\n"))
-    )
+    app = Gatekeeper(APP, policy=str(policy_file(NOTES + f"templates: {{directory: {folder}}}\n")))
     text = (await get(app)).text
     assert '<div data-gk-notice="offline" class="mine">Connection lost &lt;b&gt;' in text
     assert 'data-gk-notice="notification"' in text  # the others are still built in
@@ -134,7 +134,10 @@ async def test_operator_templates_override_the_builtin_ones(policy_file, tmp_pat
 async def test_nonce_is_stamped_on_every_injected_tag(policy_file):
     async def csp_page(request):
         return HTMLResponse(
-            PAGE, headers={"Content-Security-Policy": "script-src 'nonce-abc123'; style-src 'nonce-abc123'"}
+            PAGE,
+            headers={
+                "Content-Security-Policy": "script-src 'nonce-abc123'; style-src 'nonce-abc123'"
+            },
         )
 
     app = Gatekeeper(Starlette(routes=[Route("/", csp_page)]), policy=str(policy_file(NOTES)))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.policy import LIMITS, Limits, PolicyError, load_policy, parse_policy
+from gatekeeper.policy import BUDGETS, Budgets, PolicyError, load_policy, parse_policy
 from tests.conftest import BASE_POLICY
 
 
@@ -19,9 +19,9 @@ def issues(text: str, env: dict[str, str] | None = None, **kwargs: object) -> li
 
 def test_a_file_of_exactly_the_size_limit_loads_and_one_byte_more_does_not(tmp_path: Path):
     path = tmp_path / "policy.yaml"
-    padding = LIMITS.bytes - len(BASE_POLICY.encode())
+    padding = BUDGETS.bytes - len(BASE_POLICY.encode())
     path.write_text(BASE_POLICY + "#" * (padding - 1) + "\n", encoding="utf-8")
-    assert path.stat().st_size == LIMITS.bytes
+    assert path.stat().st_size == BUDGETS.bytes
     assert load_policy(path).site.revision == "r1"
     path.write_text(BASE_POLICY + "#" * padding + "\n", encoding="utf-8")
     with pytest.raises(PolicyError) as info:
@@ -33,9 +33,9 @@ def test_a_file_of_exactly_the_size_limit_loads_and_one_byte_more_does_not(tmp_p
 
 def test_a_text_of_exactly_the_length_limit_loads():
     text = BASE_POLICY + "consent: {banner: {title: '%s'}}\n"
-    policy = parse_policy(text % ("a" * LIMITS.string), env={})
-    assert len(policy.consent.banner.title["*"]) == LIMITS.string
-    assert issues(text % ("a" * (LIMITS.string + 1))) == [
+    policy = parse_policy(text % ("a" * BUDGETS.string), env={})
+    assert len(policy.consent.banner.title["*"]) == BUDGETS.string
+    assert issues(text % ("a" * (BUDGETS.string + 1))) == [
         "p.yaml:3:27: a text of 16,385 characters; at most 16,384"
     ]
 
@@ -49,7 +49,7 @@ def test_nesting_of_exactly_the_depth_limit_is_only_a_schema_matter():
 
 
 def test_aliases_count_as_what_they_expand_to():
-    limits = Limits(nodes=200)
+    limits = Budgets(nodes=200)
     plain = BASE_POLICY + "trusted_proxies: [" + ", ".join(["10.0.0.0/8"] * 150) + "]\n"
     assert len(parse_policy(plain, env={}, limits=limits).trusted_proxies) == 150
     # Under 50 values as written; more than 200 once the aliases are expanded.
@@ -70,7 +70,7 @@ def test_a_big_legitimate_policy_loads():
 
 def test_a_value_from_the_environment_has_the_same_budget_and_characters():
     text = BASE_POLICY + "consent: {banner: {title: '${TITLE}'}}\n"
-    assert issues(text, env={"TITLE": "a" * (LIMITS.string + 1)}) == [
+    assert issues(text, env={"TITLE": "a" * (BUDGETS.string + 1)}) == [
         "p.yaml:3:27: consent.banner.title: after ${VARIABLES}: a text of 16,385 characters; "
         "at most 16,384"
     ]

@@ -20,7 +20,9 @@ def errors(text: str, **kwargs: object) -> list[str]:
     return [str(issue) for issue in info.value.issues]
 
 
-CATEGORIES = HEAD + """\
+CATEGORIES = (
+    HEAD
+    + """\
 consent:
   categories:
     necessary: {required: true, label: Necessary}
@@ -33,6 +35,7 @@ consent:
       label: Advertising
       cookies: [IDE]
 """
+)
 
 
 @pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pyyaml"])
@@ -66,7 +69,10 @@ def test_merges_nest():
     )
     third = parse(text).notifications[2]
     assert (third.id, third.text, third.priority, third.dismissible) == (
-        "c", {"*": "Hello"}, 1, False,
+        "c",
+        {"*": "Hello"},
+        1,
+        False,
     )
 
 
@@ -100,14 +106,14 @@ def test_an_unknown_key_arriving_by_merge_is_reported_at_its_line():
 
 
 def test_duplicate_written_keys_are_still_errors_next_to_a_merge():
-    text = HEAD + "geoip: &g {on_missing: allow}\ngeoblock: {<<: *g, unknown: allow, unknown: block}\n"
+    text = (
+        HEAD + "geoip: &g {on_missing: allow}\ngeoblock: {<<: *g, unknown: allow, unknown: block}\n"
+    )
     found = errors(text)
     assert "p.yaml:4:" in found[-1] and "duplicate key 'unknown'" in found[-1]
 
 
-@pytest.mark.parametrize(
-    ("value", "column"), [("words", 16), ("[*a, words]", 16), ("[[1]]", 16)]
-)
+@pytest.mark.parametrize(("value", "column"), [("words", 16), ("[*a, words]", 16), ("[[1]]", 16)])
 def test_merging_something_other_than_mappings(value, column):
     text = HEAD + f"geoip: &a {{on_missing: allow}}\ngeoblock: {{<<: {value}}}\n"
     assert errors(text) == [

@@ -96,7 +96,8 @@ def test_shipped_policy_starts_with_the_schema_modeline(path):
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_policy_is_commented(path):
     comments = [
-        line for line in path.read_text(encoding="utf-8").splitlines()[1:]
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]
         if line.lstrip().startswith("#")
     ]
     assert len(comments) >= 5
@@ -161,7 +162,14 @@ def keys_set(model: type[BaseModel], data: Any, seen: dict[type[BaseModel], set[
 def test_the_walk_reaches_nested_models():
     names = {model.__name__ for model in reachable_models(Policy)}
     # A model, a dict of models, tuples of models, and a model nested three deep.
-    assert {"Site", "Category", "GeoRule", "Notification", "Link", "AuditSink"} <= names
+    assert {
+        "SiteSettings",
+        "CategorySettings",
+        "GeoRuleSettings",
+        "NotificationSettings",
+        "LinkSettings",
+        "AuditSinkSettings",
+    } <= names
 
 
 def test_the_tour_sets_every_field_of_every_model():
@@ -194,9 +202,7 @@ def test_the_tour_shows_every_mode_and_both_kinds_of_rule():
 
 def test_the_tour_takes_its_secrets_from_the_environment():
     env = full_env(TOUR)
-    assert {"GATEKEEPER_SECRET", "GATEKEEPER_AUDIT_TOKEN", "GATEKEEPER_AUDIT_PASSWORD"} <= set(
-        env
-    )
+    assert {"GATEKEEPER_SECRET", "GATEKEEPER_AUDIT_TOKEN", "GATEKEEPER_AUDIT_PASSWORD"} <= set(env)
     policy = load_policy(TOUR, env=env)
     assert policy.audit.view.token == env["GATEKEEPER_AUDIT_TOKEN"]
     assert policy.audit.view.password == env["GATEKEEPER_AUDIT_PASSWORD"]

@@ -104,7 +104,9 @@ def test_a_signing_key_that_cannot_sign(policy_file, tmp_path, kind):
     path = policy_file(f"audit:\n  signing_key: {key}\n")
     (line,) = refused(path)
     assert line.startswith(f"{path}:4:16: audit.signing_key: {key}: ")
-    says = {"missing": "cannot read", "garbage": "not a PEM private key"}.get(kind, "not an Ed25519 key")
+    says = {"missing": "cannot read", "garbage": "not a PEM private key"}.get(
+        kind, "not an Ed25519 key"
+    )
     assert says in line
 
 
@@ -140,7 +142,9 @@ def test_a_template_that_fails_to_render_at_start_up(policy_file, tmp_path):
     path = policy_file(f"templates: {{directory: {folder}}}\n")
     with pytest.raises(PolicyError) as info:
         Gatekeeper(no_app, policy=str(path))
-    assert str(info.value) == f"{folder / 'block.html'}:2:1: template error: 'headline' is undefined"
+    assert (
+        str(info.value) == f"{folder / 'block.html'}:2:1: template error: 'headline' is undefined"
+    )
 
 
 def test_a_policy_object_is_checked_too(tmp_path):

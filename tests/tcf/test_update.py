@@ -11,9 +11,9 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from gatekeeper.policy.schema import IAB_GVL_URL, TcfGvl
+from gatekeeper.policy.schema import IAB_GVL_URL, TcfGvlSettings
 from gatekeeper.tcf.gvl import load_gvl
-from gatekeeper.tcf.update import UpdateError, update_gvl
+from gatekeeper.tcf.update import GvlUpdateError, update_gvl
 from tests.tcf.conftest import DATA, GVL_FILE
 
 DE = "https://vendor-list.consensu.org/v3/purposes-de.json"
@@ -27,8 +27,8 @@ def listing(version: int = 142) -> bytes:
     return json.dumps(data).encode()
 
 
-def settings(folder: Path) -> TcfGvl:
-    return TcfGvl(file=folder / "gvl" / "vendor-list.json")
+def settings(folder: Path) -> TcfGvlSettings:
+    return TcfGvlSettings(file=folder / "gvl" / "vendor-list.json")
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -79,7 +79,7 @@ def test_a_failed_update_changes_nothing(tmp_path, httpx_mock: HTTPXMock, respon
     path = settings(tmp_path).file
     before = path.read_bytes()
     httpx_mock.add_response(url=IAB_GVL_URL, **respond)
-    with pytest.raises(UpdateError, match=message):
+    with pytest.raises(GvlUpdateError, match=message):
         update_gvl(settings(tmp_path), ["en"], now=NOW, force=True)
     assert path.read_bytes() == before
     assert leftovers(tmp_path) == []
@@ -88,12 +88,12 @@ def test_a_failed_update_changes_nothing(tmp_path, httpx_mock: HTTPXMock, respon
 def test_a_broken_translation_stops_the_whole_update(tmp_path, httpx_mock: HTTPXMock):
     httpx_mock.add_response(url=IAB_GVL_URL, content=listing())
     httpx_mock.add_response(url=DE, content=b'{"purposes": {}}')
-    with pytest.raises(UpdateError, match=r"purposes-de\.json"):
+    with pytest.raises(GvlUpdateError, match=r"purposes-de\.json"):
         update_gvl(settings(tmp_path), ["de"], now=NOW)
     assert not settings(tmp_path).file.exists()
 
 
 def test_network_errors_are_update_errors(tmp_path, httpx_mock: HTTPXMock):
     httpx_mock.add_exception(httpx.ConnectError("no route"), url=IAB_GVL_URL)
-    with pytest.raises(UpdateError, match="no route"):
+    with pytest.raises(GvlUpdateError, match="no route"):
         update_gvl(settings(tmp_path), ["en"], now=NOW)
