@@ -40,7 +40,7 @@ from .memo import Memo
 from .net import IPAddress
 from .policy import Policy, compile_globs
 from .policy.codes import expand
-from .policy.schema import GeoRuleSettings
+from .policy.sections.geo import GeoRuleSettings
 from .visitor import Visitor
 
 __all__ = [

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from ..i18n.catalogue import SOURCE_LANGUAGE, BuiltinText, bundled, has_catalogue
 from ..policy import LoadedPolicy, PolicyIssue
-from ..policy.schema import NotificationSettings
+from ..policy.sections.notices import NotificationSettings
 
 Loc = tuple[str | int, ...]
 

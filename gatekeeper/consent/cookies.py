@@ -13,7 +13,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 
 from ..memo import Memo
-from ..policy.schema import ConsentSettings
+from ..policy.sections.consent import ConsentSettings
 
 # The strictly necessary cookies of the frameworks gatekeeper wraps, by their default
 # names: a wrapped app's forms and logins must work before any choice. A policy that

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..policy.codes import expand
-from ..policy.schema import ModeSettings
+from ..policy.sections.consent import ModeSettings
 
 OPT_IN, OPT_OUT, NOTICE = "opt_in", "opt_out", "notice"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import geoip2.models
 
-from ..policy.schema import GeoIPSettings
+from ..policy.sections.geo import GeoIPSettings
 from .database import GeoDatabaseError, IPAddress, Layout, WatchedDatabase
 
 __all__ = ["AnonymousReader", "open_anonymous"]

@@ -12,7 +12,7 @@ from ..http import set_cookie
 from ..memo import Memo
 from ..policy import path_matches
 from ..policy.codes import expand
-from ..policy.schema import NotificationSettings
+from ..policy.sections.notices import NotificationSettings
 from . import DISMISSED_COOKIE, UI, Page, Parts
 
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()

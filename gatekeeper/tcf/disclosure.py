@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..policy.schema import TcfSettings
+from ..policy.sections.tcf import TcfSettings
 from .consent import CONSENT, LEGITIMATE_INTEREST, legal_basis
 from .gvl import GVL, Vendor
 from .string import (

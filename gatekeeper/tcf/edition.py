@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..memo import Memo
-from ..policy.schema import TcfSettings
+from ..policy.sections.tcf import TcfSettings
 from .choices import Choices, choices_from_string
 from .consent import TcfConsent
 from .disclosure import Disclosure, build_disclosure

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..policy.schema import UsNatSettings
+from ..policy.sections.tcf import UsNatSettings
 from .bits import BitReader, BitsError, BitWriter
 
 __all__ = [

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from ..policy.schema import TcfGvlSettings
+from ..policy.sections.tcf import TcfGvlSettings
 from .gvl import GVLError, load_gvl, parse_gvl, parse_translation, translation_path
 
 __all__ = ["GvlUpdateError", "GvlUpdated", "update_gvl"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.adblock.baits import COSMETIC, IMAGE, SCRIPT, check_classes, check_path
-from gatekeeper.policy.schema import BaitSettings
+from gatekeeper.policy.sections.adblock import BaitSettings
 from tests.browser.adblock_engine import LISTS, BlockingEngine
 
 PAGE = "http://www.example-news.com/articles/lock"

@@ -238,7 +238,7 @@ async def test_any_instance_judges_a_view_another_rendered(adblock_policy, site_
 
 def test_bad_bait_settings_stop_the_feature(adblock_policy) -> None:
     from gatekeeper.adblock import AdblockFeature
-    from gatekeeper.policy.schema import BaitSettings
+    from gatekeeper.policy.sections.adblock import BaitSettings
 
     policy = adblock_policy()
     # Built without validation: the feature checks what it serves whatever the schema let in.

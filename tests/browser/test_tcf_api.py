@@ -16,7 +16,7 @@ import pytest
 
 from gatekeeper.html.assets import BUILTIN
 from gatekeeper.policy import parse_policy
-from gatekeeper.policy.schema import UsNatSettings
+from gatekeeper.policy.sections.tcf import UsNatSettings
 from gatekeeper.tcf.choices import Choices, accept_all, tc_string
 from gatekeeper.tcf.disclosure import build_disclosure
 from gatekeeper.tcf.gpp import encode_gpp, encode_usnat, usnat_for

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from gatekeeper.policy import parse_policy
-from gatekeeper.policy.schema import UsNatSettings
+from gatekeeper.policy.sections.tcf import UsNatSettings
 from gatekeeper.tcf.choices import Choices, accept_all, choices_from_form, reject_all, tc_string
 from gatekeeper.tcf.disclosure import build_disclosure
 from gatekeeper.tcf.gpp import decode_gpp, decode_usnat, encode_gpp, encode_usnat, usnat_for

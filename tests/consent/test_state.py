@@ -7,7 +7,7 @@ import pytest
 from gatekeeper.consent.modes import Jurisdictions
 from gatekeeper.consent.state import Consent, ConsentCookie, ConsentState
 from gatekeeper.policy import parse_policy
-from gatekeeper.policy.schema import ModeSettings
+from gatekeeper.policy.sections.consent import ModeSettings
 from gatekeeper.visitor import Visitor
 
 KEY_A = "a" * 40

@@ -12,7 +12,7 @@ import pytest
 
 from gatekeeper.geo import GeoDatabaseError
 from gatekeeper.geo.anonymous import AnonymousReader, open_anonymous
-from gatekeeper.policy.schema import GeoIPSettings
+from gatekeeper.policy.sections.geo import GeoIPSettings
 
 from .conftest import ANONYMOUS, CITY
 

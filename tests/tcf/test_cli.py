@@ -8,7 +8,7 @@ import shutil
 from pytest_httpx import HTTPXMock
 
 from gatekeeper.cli import main
-from gatekeeper.policy.schema import IAB_GVL_URL
+from gatekeeper.policy.sections.tcf import IAB_GVL_URL
 from tests.conftest import BASE_POLICY
 from tests.tcf.conftest import GVL_FILE, TCF_SECTION
 from tests.tcf.test_string import SPEC_EXAMPLE

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gatekeeper.policy.schema import UsNatSettings
+from gatekeeper.policy.sections.tcf import UsNatSettings
 from gatekeeper.tcf.gpp import (
     GppError,
     UsNat,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from gatekeeper.policy.schema import IAB_GVL_URL, TcfGvlSettings
+from gatekeeper.policy.sections.tcf import IAB_GVL_URL, TcfGvlSettings
 from gatekeeper.tcf.gvl import load_gvl
 from gatekeeper.tcf.update import GvlUpdateError, update_gvl
 from tests.tcf.conftest import DATA, GVL_FILE

@@ -1,0 +1,1 @@
+"""The policy's sections, one module per part of policy.yaml."""
