@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from starlette.types import Receive, Scope
+
 from .http import Headers, origin_of, request_host
 from .visitor import Visitor
 
-Scope = Mapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 Handler = Callable[["Request"], Awaitable["Response"]]
 
 MAX_BODY = 8 * 1024

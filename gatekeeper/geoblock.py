@@ -27,10 +27,12 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import quote, urljoin
+
+from starlette.types import Scope
 
 from .counters import Counters, Table, day_of
 from .geo import GeoDatabaseError, GeoReader, Location
@@ -56,7 +58,6 @@ __all__ = [
     "wants_problem_json",
 ]
 
-Scope = MutableMapping[str, Any]
 
 log = logging.getLogger("gatekeeper.geoblock")
 

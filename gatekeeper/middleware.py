@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from collections.abc import Mapping
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .endpoints import Response, response_headers
 from .html.csp import csp_nonce
@@ -37,12 +38,6 @@ from .policy import LoadedPolicy, Policy, PolicyFile
 from .resources import Resources
 from .startup import check_startup, startup_error
 from .visitor import DEBUG_COOKIE, SCOPE_KEY, Visitor
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("gatekeeper")
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from collections.abc import Callable, Mapping
 from urllib.parse import quote
+
+from starlette.types import ASGIApp
 
 from .adblock import AdblockFeature
 from .adblock.detector import Detector
@@ -56,9 +57,6 @@ from .resources import Resources
 from .shared import SharedStore
 from .tcf import GvlFile
 from .visitor import DEBUG_COOKIE, Identifier, Visitor
-
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 log = logging.getLogger("gatekeeper")
 

@@ -41,7 +41,7 @@ class Resources:
             self._asked.add(key)
         if key not in self._held:
             self._held[key] = open_()
-        return self._held[key]  # type: ignore[no-any-return]
+        return self._held[key]
 
     def begin(self) -> None:
         """Start building a revision: note which keys it asks for."""

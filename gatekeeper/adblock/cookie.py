@@ -61,7 +61,7 @@ class AdblockCookie:
         verdict, _, dismissed = text.partition(":")
         if verdict not in VERDICTS or not dismissed.isdigit() or len(dismissed) > 12:
             return None
-        return AdblockState(verdict, int(dismissed)), int(signed.timestamp())  # type: ignore[arg-type]
+        return AdblockState(verdict, int(dismissed)), int(signed.timestamp())
 
     def loads(self, value: str) -> AdblockState | None:
         entry = self._verified[value]

@@ -58,7 +58,7 @@ def verdicts(counts: dict[str, int]) -> dict[str, int]:
     that did neither is unknown (opened - judged - no_js). Rows written before views were
     counted this way hold final verdicts and add in as they are.
     """
-    out = {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
+    out: dict[str, int] = {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
     judged = out["blocked"] + out["allowed"] + out["unknown"]
     opened = counts.get("opened", 0)
     # Never more no_js views than views that did not report: image bait requests sent

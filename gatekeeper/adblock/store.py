@@ -45,7 +45,7 @@ class VerdictStore:
 
     async def add(self, counts: Mapping[Key, int]) -> None:
         """Add these counts at once (the CLI's tests, imports); raises StoreUnavailable."""
-        await self.counters.add({TABLE: counts})
+        await self.counters.add({TABLE: {tuple(key): n for key, n in counts.items()}})
 
     async def rows(self, where: Filter) -> list[VerdictRow]:
         """The stored counts, ordered by day, country, path group, kind."""

@@ -210,7 +210,7 @@ class Draft:
             personal_hash=personal_commitment(personal, salt),
             tc_string=_ascii(event.tc_string, "tc_string"),
             gpp_string=_ascii(event.gpp_string, "gpp_string"),
-            **personal,  # type: ignore[arg-type]
+            **personal,
         )
 
 

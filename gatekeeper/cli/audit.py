@@ -74,7 +74,7 @@ class _Bar:
 
 def _format(args: argparse.Namespace) -> Format:
     if args.format is not None:
-        return args.format  # type: ignore[no-any-return]
+        return args.format
     suffix = Path(args.output or "").suffix.lower()
     return "csv" if suffix == ".csv" else "27560" if suffix == ".json" else "jsonl"
 
@@ -189,7 +189,7 @@ def cmd_public_key(args: argparse.Namespace) -> int:
     return OK
 
 
-def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_subcommands(commands: argparse._SubParsersAction) -> None:
     verify = commands.add_parser(
         "verify",
         help="verify the log (--policy) or an export (--export with --public-key)",
@@ -271,7 +271,7 @@ def _add_subcommands(commands: argparse._SubParsersAction) -> None:  # type: ign
     key.set_defaults(func=guarded("audit public-key", cmd_public_key))
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     """Add `audit` and its subcommands to the `gatekeeper` command."""
     audit = commands.add_parser(
         "audit",

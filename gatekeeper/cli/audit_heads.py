@@ -94,7 +94,7 @@ def cmd_head(args: argparse.Namespace) -> int:
     return OK
 
 
-def add_head_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_head_commands(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="write the evidence report for a period: one printable HTML file",

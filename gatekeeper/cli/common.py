@@ -20,7 +20,7 @@ from ..policy import Policy, PolicyError, load_policy
 
 OK, FINDINGS, USAGE = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
-Subcommands = argparse._SubParsersAction  # type: ignore[type-arg]
+Subcommands = argparse._SubParsersAction
 
 
 class Usage(Exception):

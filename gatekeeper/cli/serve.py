@@ -13,7 +13,7 @@ from ..policy.schema import Policy
 from .common import OK, USAGE, Subcommands
 
 
-def _uvicorn():  # type: ignore[no-untyped-def]
+def _uvicorn():
     try:
         import uvicorn
     except ImportError:

@@ -45,12 +45,12 @@ class CookieCategories:
         self.unlisted = policy.unlisted_cookies
         required = [n for n, c in policy.categories.items() if c.required]
         necessary = required[0] if required else "necessary"
-        own = own if isinstance(own, Mapping) else dict.fromkeys(own)
+        owned: Mapping[str, str | None] = own if isinstance(own, Mapping) else dict.fromkeys(own)
         # gatekeeper's own cookies hold the choices themselves: strictly necessary, unless
         # a feature names the category it needs (gk_adblock: adblock.requires_consent).
         self.exact[policy.cookie.name] = necessary
-        for name, category in own.items():
-            self.exact[name] = category or necessary
+        for name, needed in owned.items():
+            self.exact[name] = needed or necessary
         self.necessary = necessary
         self._found: Memo[str, str] = Memo(self._classify, 4096)
 

@@ -73,9 +73,10 @@ def parse_host(text: str) -> str | None:
     if "%" in text:
         text = unquote_to_bytes(text).decode("utf-8", "replace")
     if not _SIMPLE.fullmatch(text):
-        text = _to_ascii(text)
-        if text is None or _FORBIDDEN.search(text):
+        ascii_text = _to_ascii(text)
+        if ascii_text is None or _FORBIDDEN.search(ascii_text):
             return None
+        text = ascii_text
     else:
         text = text.lower()
     if not text or text == ".":

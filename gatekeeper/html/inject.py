@@ -196,8 +196,10 @@ class _Responder:
                 await self.send_on(message)
         elif self.held is None:
             # Anything before the start (http.response.early_hint, ...) goes on as it is.
-            if message["type"] != "http.response.start" or (message := self._hold(message)):
+            if message["type"] != "http.response.start":
                 await self.send_on(message)
+            elif (unheld := self._hold(message)) is not None:
+                await self.send_on(unheld)
         elif message["type"] == "http.response.body":  # the first body message
             assert injection is not None
             self.held = None

@@ -92,8 +92,8 @@ def read_messages(path: Path, locale: str) -> Messages:
     for message in catalog:
         if not message.id or message.fuzzy:
             continue
-        if isinstance(message.id, tuple):
-            forms = tuple(message.string)
+        if isinstance(message.id, tuple | list):
+            forms = tuple(message.string or ())
             if all(forms):
                 plural[message.id[0]] = forms
         elif message.string:

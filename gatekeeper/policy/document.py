@@ -31,10 +31,19 @@ import yaml
 
 from .issues import PolicyError, PolicyIssue
 
-try:
-    from yaml._yaml import CParser
-except ImportError:  # PyYAML built without libyaml
-    CParser = None
+
+def _libyaml_parser() -> Any:
+    try:
+        from yaml._yaml import CParser
+    except ImportError:  # PyYAML built without libyaml
+        return None
+    return CParser
+
+
+CParser = _libyaml_parser()
+# A position in the file: PyYAML's yaml.Mark, or libyaml's, which has the same fields
+# but no common base class.
+Mark = Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +208,7 @@ class _Composer:
         self.count = 0
         self.aliases = 0
 
-    def fail(self, mark: yaml.Mark | None, message: str) -> NoReturn:
+    def fail(self, mark: Mark | None, message: str) -> NoReturn:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         _fail(self.source, line, column, message)
 
@@ -246,7 +255,7 @@ class _Composer:
             parent.node.value.append((parent.key, node))
             parent.key = None
 
-    def counted(self, added: int, mark: yaml.Mark) -> None:
+    def counted(self, added: int, mark: Mark) -> None:
         self.count += added
         if self.count > self.limits.nodes:
             message = f"more than {self.limits.nodes:,} values"
@@ -273,7 +282,9 @@ class _Composer:
             tag = self.tools.resolve(yaml.ScalarNode, event.value, event.implicit)
         # libyaml marks a plain scalar's style as "", PyYAML's parser as None.
         style = event.style or None
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style)
+        start: Mark = event.start_mark
+        end: Mark = event.end_mark
+        node = yaml.ScalarNode(tag, event.value, start, end, style)
         self.counted(1, event.start_mark)
         self.anchor(event, node)
         self.size[id(node)] = (1, 0)
@@ -294,7 +305,7 @@ class _Composer:
 
     def alias(self, event: yaml.AliasEvent, level: int) -> yaml.Node:
         name = event.anchor
-        target = self.anchors.get(name)
+        target = self.anchors.get(name) if name is not None else None
         if target is None:
             self.fail(event.start_mark, f"alias *{name} names no anchor &{name} before it")
         if id(target) not in self.size:

@@ -140,6 +140,8 @@ class Builder:
             if node.tag != _SEQ:
                 return self.unsupported(node, loc)
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        if not isinstance(node, yaml.ScalarNode):
+            return self.unsupported(node, loc)
         return self.scalar(node, loc)
 
     def pairs(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, tuple[yaml.Node, yaml.Node]]:

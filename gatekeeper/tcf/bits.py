@@ -27,14 +27,14 @@ class BitWriter:
         self._parts: list[str] = []
         self.length = 0
 
-    def int(self, value: int, width: int) -> None:
+    def number(self, value: int, width: int) -> None:
         if value < 0 or value >= 1 << width:
             raise BitsError(f"{value} does not fit in {width} bits")
         self._parts.append(format(value, f"0{width}b") if width else "")
         self.length += width
 
-    def bool(self, value: bool) -> None:
-        self.int(1 if value else 0, 1)
+    def flag(self, value: bool) -> None:
+        self.number(1 if value else 0, 1)
 
     def bits(self, flags: Iterable[bool]) -> None:
         text = "".join("1" if flag else "0" for flag in flags)
@@ -46,7 +46,7 @@ class BitWriter:
         for char in text.upper():
             if not "A" <= char <= "Z":
                 raise BitsError(f"{text!r} must be letters A-Z")
-            self.int(ord(char) - 65, 6)
+            self.number(ord(char) - 65, 6)
 
     def fibonacci(self, value: int) -> None:
         self._parts.append(fibonacci_encode(value))
@@ -83,7 +83,7 @@ class BitReader:
     def remaining(self) -> int:
         return len(self._bits) - self.position
 
-    def int(self, width: int) -> int:
+    def number(self, width: int) -> int:
         end = self.position + width
         if end > len(self._bits):
             raise BitsError(f"the string ends {end - len(self._bits)} bits too early")
@@ -91,8 +91,8 @@ class BitReader:
         self.position = end
         return int(chunk, 2) if chunk else 0
 
-    def bool(self) -> bool:
-        return self.int(1) == 1
+    def flag(self) -> bool:
+        return self.number(1) == 1
 
     def bits(self, width: int) -> tuple[bool, ...]:
         end = self.position + width
@@ -105,7 +105,7 @@ class BitReader:
     def letters(self, count: int) -> str:
         out = ""
         for _ in range(count):
-            value = self.int(6)
+            value = self.number(6)
             if value > 25:
                 raise BitsError(f"letter value {value} is not A-Z")
             out += chr(65 + value)

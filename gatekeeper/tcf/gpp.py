@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..policy.sections.tcf import UsNatSettings
 from .bits import BitReader, BitsError, BitWriter
@@ -56,10 +57,10 @@ def _range(out: BitWriter, ids: list[int]) -> None:
             groups[-1].append(value)
         else:
             groups.append([value])
-    out.int(len(groups), 12)
+    out.number(len(groups), 12)
     last = 0
     for group in groups:
-        out.bool(len(group) > 1)
+        out.flag(len(group) > 1)
         out.fibonacci(group[0] - last)
         if len(group) > 1:
             out.fibonacci(group[-1] - group[0])
@@ -75,8 +76,8 @@ def encode_gpp(sections: Mapping[str, str]) -> str:
             raise GppError(f"section {name} must be a non-empty string without '~'")
     ordered = sorted(sections, key=SECTIONS.__getitem__)
     header = BitWriter()
-    header.int(3, 6)
-    header.int(1, 6)
+    header.number(3, 6)
+    header.number(1, 6)
     _range(header, [SECTIONS[name] for name in ordered])
     return "~".join([header.base64(gpp=True), *(sections[name] for name in ordered)])
 
@@ -85,15 +86,15 @@ def decode_gpp(text: str) -> GppString:
     parts = text.split("~")
     try:
         header = BitReader(parts[0])
-        if header.int(6) != 3:
+        if header.number(6) != 3:
             raise GppError("the GPP header must start with type 3")
-        version = header.int(6)
+        version = header.number(6)
         if version != 1:
             raise GppError(f"GPP version {version} is not supported (1 is)")
         ids: list[int] = []
         last = 0
-        for _ in range(header.int(12)):
-            is_group = header.bool()
+        for _ in range(header.number(12)):
+            is_group = header.flag()
             start = last + header.fibonacci()
             end = start + header.fibonacci() if is_group else start
             ids.extend(range(start, end + 1))
@@ -167,14 +168,14 @@ def encode_usnat(section: UsNat) -> str:
     if any(v not in (0, 1, 2) for v in values):
         raise GppError("usnat fields take 0, 1 or 2")
     core = BitWriter()
-    core.int(2, 6)
+    core.number(2, 6)
     for value in values:
-        core.int(value, 2)
+        core.number(value, 2)
     segments = [core.base64(gpp=True)]
     if section.gpc is not None:
         gpc = BitWriter()
-        gpc.int(1, 2)  # SubsectionType: GPC
-        gpc.bool(section.gpc)
+        gpc.number(1, 2)  # SubsectionType: GPC
+        gpc.flag(section.gpc)
         segments.append(gpc.base64(gpp=True))
     return ".".join(segments)
 
@@ -183,19 +184,19 @@ def decode_usnat(text: str) -> UsNat:
     parts = text.split(".")
     try:
         core = BitReader(parts[0])
-        version = core.int(6)
+        version = core.number(6)
         if version not in (1, 2):
             raise GppError(f"usnat version {version} is not supported (1 and 2 are)")
-        notices = {name: core.int(2) for name in _NOTICES}
-        sensitive = tuple(core.int(2) for _ in range(12 if version == 1 else 16))
-        child = tuple(core.int(2) for _ in range(2 if version == 1 else 3))
-        rest = [core.int(2) for _ in range(4)]
+        notices = {name: core.number(2) for name in _NOTICES}
+        sensitive = tuple(core.number(2) for _ in range(12 if version == 1 else 16))
+        child = tuple(core.number(2) for _ in range(2 if version == 1 else 3))
+        rest = [core.number(2) for _ in range(4)]
         gpc = None
         for segment in parts[1:]:
             sub = BitReader(segment)
-            if sub.int(2) != 1:
+            if sub.number(2) != 1:
                 raise GppError("unknown usnat sub-section")
-            gpc = sub.bool()
+            gpc = sub.flag()
     except BitsError as exc:
         raise GppError(f"usnat: {exc}") from None
     return UsNat(
@@ -222,7 +223,7 @@ def usnat_for(
     always carries the browser's signal.
     """
     refused = set(refused)
-    fields: dict[str, int] = {}
+    fields: dict[str, Any] = {}
     for kind in ("sale", "sharing", "targeted_advertising"):
         categories = getattr(settings, kind)
         if not categories:

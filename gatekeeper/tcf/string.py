@@ -178,24 +178,24 @@ def _vendor_vector(out: BitWriter, ids: IdRanges) -> None:
     max_id = ids.max_id
     ranges = ids.ranges()
     range_bits = 12 + sum(17 if start == end else 33 for start, end in ranges)
-    out.int(max_id, 16)
+    out.number(max_id, 16)
     if range_bits < max_id:
-        out.bool(True)
+        out.flag(True)
         _range_entries(out, ranges)
     else:
-        out.bool(False)
+        out.flag(False)
         out.bits(i in ids for i in range(1, max_id + 1))
 
 
 def _range_entries(out: BitWriter, ranges: tuple[tuple[int, int], ...]) -> None:
     if len(ranges) >= 1 << 12:
         raise TCStringError(f"{len(ranges)} ranges do not fit in NumEntries (12 bits)")
-    out.int(len(ranges), 12)
+    out.number(len(ranges), 12)
     for start, end in ranges:
-        out.bool(start != end)
-        out.int(start, 16)
+        out.flag(start != end)
+        out.number(start, 16)
         if start != end:
-            out.int(end, 16)
+            out.number(end, 16)
 
 
 def _fixed(out: BitWriter, ids: frozenset[int], width: int, what: str) -> None:
@@ -214,32 +214,32 @@ def encode(tc: TCString) -> str:
         raise TCStringError(f"CMP id {tc.cmp_id} is not a registered CMP id (2-4095)")
     try:
         core = BitWriter()
-        core.int(2, 6)
-        core.int(_deciseconds(tc.created), 36)
-        core.int(_deciseconds(tc.last_updated), 36)
-        core.int(tc.cmp_id, 12)
-        core.int(tc.cmp_version, 12)
-        core.int(tc.consent_screen, 6)
+        core.number(2, 6)
+        core.number(_deciseconds(tc.created), 36)
+        core.number(_deciseconds(tc.last_updated), 36)
+        core.number(tc.cmp_id, 12)
+        core.number(tc.cmp_version, 12)
+        core.number(tc.consent_screen, 6)
         core.letters(tc.consent_language)
-        core.int(tc.vendor_list_version, 12)
-        core.int(tc.policy_version, 6)
-        core.bool(tc.is_service_specific)
-        core.bool(tc.use_non_standard_texts)
+        core.number(tc.vendor_list_version, 12)
+        core.number(tc.policy_version, 6)
+        core.flag(tc.is_service_specific)
+        core.flag(tc.use_non_standard_texts)
         _fixed(core, tc.special_feature_optins, 12, "special feature")
         _fixed(core, tc.purpose_consents, 24, "purpose")
         _fixed(core, tc.purpose_legitimate_interests, 24, "purpose")
-        core.bool(tc.purpose_one_treatment)
+        core.flag(tc.purpose_one_treatment)
         core.letters(tc.publisher_cc)
         _vendor_vector(core, tc.vendor_consents)
         _vendor_vector(core, tc.vendor_legitimate_interests)
         restrictions = _merged_restrictions(tc.restrictions)
-        core.int(len(restrictions), 12)
+        core.number(len(restrictions), 12)
         for (purpose, kind), vendors in restrictions.items():
-            core.int(purpose, 6)
-            core.int(kind, 2)
+            core.number(purpose, 6)
+            core.number(kind, 2)
             _range_entries(core, vendors.ranges())
         disclosed = BitWriter()
-        disclosed.int(_DISCLOSED, 3)
+        disclosed.number(_DISCLOSED, 3)
         _vendor_vector(disclosed, tc.disclosed_vendors)
         segments = [core.base64(), disclosed.base64()]
         if tc.publisher_tc is not None:
@@ -262,10 +262,10 @@ def _merged_restrictions(
 
 def _publisher_segment(pub: PublisherTC) -> BitWriter:
     out = BitWriter()
-    out.int(_PUBLISHER, 3)
+    out.number(_PUBLISHER, 3)
     _fixed(out, pub.consents, 24, "publisher purpose")
     _fixed(out, pub.legitimate_interests, 24, "publisher purpose")
-    out.int(len(pub.custom_consents), 6)
+    out.number(len(pub.custom_consents), 6)
     out.bits(pub.custom_consents)
     out.bits(pub.custom_legitimate_interests)
     return out
@@ -280,10 +280,10 @@ def _ids(flags: tuple[bool, ...]) -> frozenset[int]:
 
 def _read_ranges(bits: BitReader) -> list[tuple[int, int]]:
     ranges = []
-    for _ in range(bits.int(12)):
-        is_range = bits.bool()
-        start = bits.int(16)
-        end = bits.int(16) if is_range else start
+    for _ in range(bits.number(12)):
+        is_range = bits.flag()
+        start = bits.number(16)
+        end = bits.number(16) if is_range else start
         if start < 1 or end < start:
             raise TCStringError(f"range entry {start}-{end} is not an ascending id range")
         ranges.append((start, end))
@@ -291,8 +291,8 @@ def _read_ranges(bits: BitReader) -> list[tuple[int, int]]:
 
 
 def _read_vendor_vector(bits: BitReader) -> IdRanges:
-    max_id = bits.int(16)
-    if bits.bool():
+    max_id = bits.number(16)
+    if bits.flag():
         ids = IdRanges(_read_ranges(bits))
         if ids.max_id > max_id:
             raise TCStringError(f"vendor {ids.max_id} is above MaxVendorId {max_id}")
@@ -316,33 +316,33 @@ def decode(text: str) -> TCString:
 
 def _decode(segments: list[str]) -> TCString:
     bits = BitReader(segments[0])
-    version = bits.int(6)
+    version = bits.number(6)
     if version != 2:
         raise TCStringError(f"TC string version {version} is not supported (2 is)")
     fields: dict = {
         "version": version,
-        "created": _moment(bits.int(36)),
-        "last_updated": _moment(bits.int(36)),
-        "cmp_id": bits.int(12),
-        "cmp_version": bits.int(12),
-        "consent_screen": bits.int(6),
+        "created": _moment(bits.number(36)),
+        "last_updated": _moment(bits.number(36)),
+        "cmp_id": bits.number(12),
+        "cmp_version": bits.number(12),
+        "consent_screen": bits.number(6),
         "consent_language": bits.letters(2),
-        "vendor_list_version": bits.int(12),
-        "policy_version": bits.int(6),
-        "is_service_specific": bits.bool(),
-        "use_non_standard_texts": bits.bool(),
+        "vendor_list_version": bits.number(12),
+        "policy_version": bits.number(6),
+        "is_service_specific": bits.flag(),
+        "use_non_standard_texts": bits.flag(),
         "special_feature_optins": _ids(bits.bits(12)),
         "purpose_consents": _ids(bits.bits(24)),
         "purpose_legitimate_interests": _ids(bits.bits(24)),
-        "purpose_one_treatment": bits.bool(),
+        "purpose_one_treatment": bits.flag(),
         "publisher_cc": bits.letters(2),
         "vendor_consents": _read_vendor_vector(bits),
         "vendor_legitimate_interests": _read_vendor_vector(bits),
         "disclosed_vendors": None,
     }
     restrictions: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for _ in range(bits.int(12)):
-        key = (bits.int(6), bits.int(2))
+    for _ in range(bits.number(12)):
+        key = (bits.number(6), bits.number(2))
         restrictions.setdefault(key, []).extend(_read_ranges(bits))
     fields["restrictions"] = tuple(
         PublisherRestriction(purpose, kind, IdRanges(ranges))
@@ -351,7 +351,7 @@ def _decode(segments: list[str]) -> TCString:
     seen = {_CORE}
     for segment in segments[1:]:
         bits = BitReader(segment)
-        kind = bits.int(3)
+        kind = bits.number(3)
         if kind in seen:
             raise TCStringError(f"segment type {kind} appears twice")
         seen.add(kind)
@@ -359,7 +359,7 @@ def _decode(segments: list[str]) -> TCString:
             fields["disclosed_vendors"] = _read_vendor_vector(bits)
         elif kind == _PUBLISHER:
             consents, interests = _ids(bits.bits(24)), _ids(bits.bits(24))
-            count = bits.int(6)
+            count = bits.number(6)
             fields["publisher_tc"] = PublisherTC(
                 consents, interests, bits.bits(count), bits.bits(count)
             )

@@ -32,10 +32,10 @@ def test_fibonacci_rejects_what_is_not_a_code_word(word):
 
 def test_tc_segments_pad_to_24_bits_and_gpp_segments_to_whole_bytes():
     out = BitWriter()
-    out.int(3, 6)
-    out.int(1, 6)
-    out.int(1, 12)
-    out.bool(False)
+    out.number(3, 6)
+    out.number(1, 6)
+    out.number(1, 12)
+    out.flag(False)
     out.fibonacci(2)  # the GPP spec's Header Example 1: EU TCF v2 only
     assert out.length == 28
     assert out.base64(gpp=True) == "DBABMA"  # 28 -> 32 (bytes) -> 36 (characters)
@@ -44,12 +44,12 @@ def test_tc_segments_pad_to_24_bits_and_gpp_segments_to_whole_bytes():
 
 def test_reader_reads_what_the_writer_wrote():
     out = BitWriter()
-    out.int(2, 6)
+    out.number(2, 6)
     out.letters("EN")
     out.bits([True, False, True])
     out.fibonacci(12)
     reader = BitReader(out.base64())
-    assert reader.int(6) == 2
+    assert reader.number(6) == 2
     assert reader.letters(2) == "EN"
     assert reader.bits(3) == (True, False, True)
     assert reader.fibonacci() == 12
@@ -59,13 +59,13 @@ def test_reader_refuses_foreign_characters_and_short_input():
     with pytest.raises(BitsError, match="base64url"):
         BitReader("ab+c")
     with pytest.raises(BitsError, match="too early"):
-        BitReader("A").int(7)
+        BitReader("A").number(7)
     with pytest.raises(BitsError):
         BitReader("")
 
 
 def test_writer_refuses_values_that_do_not_fit():
     with pytest.raises(BitsError, match="does not fit"):
-        BitWriter().int(64, 6)
+        BitWriter().number(64, 6)
     with pytest.raises(BitsError, match="letters"):
         BitWriter().letters("e1")

@@ -49,11 +49,11 @@ def vendor_encoding(text: str, *, disclosed: bool = False) -> tuple[int, bool]:
     segments = text.split(".")
     if disclosed:
         reader = BitReader(segments[1])
-        reader.int(3)
+        reader.number(3)
     else:
         reader = BitReader(segments[0])
-        reader.int(6 + 36 + 36 + 12 + 12 + 6 + 12 + 12 + 6 + 1 + 1 + 12 + 24 + 24 + 1 + 12)
-    return reader.int(16), reader.bool()
+        reader.number(6 + 36 + 36 + 12 + 12 + 6 + 12 + 12 + 6 + 1 + 1 + 12 + 24 + 24 + 1 + 12)
+    return reader.number(16), reader.flag()
 
 
 def test_the_specification_example_decodes_and_re_encodes_to_the_same_choices():
@@ -154,24 +154,24 @@ def test_a_hostile_string_of_huge_ranges_stays_cheap():
     from gatekeeper.tcf.bits import BitWriter
 
     out = BitWriter()
-    out.int(2, 6)
-    out.int(0, 36 * 2)
-    out.int(5, 12 + 12)
-    out.int(0, 6)
+    out.number(2, 6)
+    out.number(0, 36 * 2)
+    out.number(5, 12 + 12)
+    out.number(0, 6)
     out.letters("EN")
-    out.int(1, 12)
-    out.int(5, 6)
+    out.number(1, 12)
+    out.number(5, 6)
     out.bits([True, False] + [False] * (12 + 24 + 24 + 1))
     out.letters("DE")
-    out.int(65535, 16)
-    out.bool(True)
-    out.int(2400, 12)
+    out.number(65535, 16)
+    out.flag(True)
+    out.number(2400, 12)
     for _ in range(2400):
-        out.bool(True)
-        out.int(1, 16)
-        out.int(65535, 16)
-    out.int(0, 16 + 1)  # LI: empty bit field
-    out.int(0, 12)
+        out.flag(True)
+        out.number(1, 16)
+        out.number(65535, 16)
+    out.number(0, 16 + 1)  # LI: empty bit field
+    out.number(0, 12)
     tc = decode(out.base64())
     assert tc.vendor_consents.ranges() == ((1, 65535),)
     assert 40000 in tc.vendor_consents

@@ -99,7 +99,7 @@ class AuditorView:
         get = frozenset({"GET"})
         return {path: Route(get, self._guarded(handler)) for path, handler in PAGES.items()}
 
-    def _guarded(self, handler: Handler) -> Handler:
+    def _guarded(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def answer(request: Request) -> Response:
             response = await self._answer(request, handler)
             response.headers.extend(SECURITY_HEADERS)

@@ -88,7 +88,7 @@ class Filters:
         )
 
     def params(self, *, store_only: bool = False) -> dict[str, str]:
-        names = ("since", "until", "country", "consent_id")
+        names: tuple[str, ...] = ("since", "until", "country", "consent_id")
         if not store_only:
             names += ("event", "mode")
         return {name: getattr(self, name) for name in names if getattr(self, name)}
