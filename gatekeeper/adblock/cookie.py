@@ -12,10 +12,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from itsdangerous import BadData, TimestampSigner
-
 from ..http import set_cookie
 from ..memo import Memo
+from ..signing import CookieSigner
 from .verdict import VERDICTS, Verdict
 
 NAME = "gk_adblock"
@@ -29,15 +28,6 @@ class AdblockState:
     """When the visitor last dismissed the notice (Unix seconds), 0 for never."""
 
 
-class _Signer(TimestampSigner):
-    def __init__(self, keys: Sequence[str], clock: Callable[[], float]) -> None:
-        super().__init__(list(reversed(keys)), salt=SALT)  # signs with the last key
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock())
-
-
 class AdblockCookie:
     def __init__(
         self,
@@ -47,21 +37,20 @@ class AdblockCookie:
         clock: Callable[[], float] = time.time,
     ) -> None:
         # A verdict is about one browser setup; after a month it says little.
-        self._signer = _Signer(secret_keys, clock)
+        self._signer = CookieSigner(secret_keys, SALT, clock=clock)
         self.max_age = max_age
         self._clock = clock
         self._verified: Memo[str, tuple[AdblockState, int] | None] = Memo(self._verify, 4096)
 
     def _verify(self, value: str) -> tuple[AdblockState, int] | None:
-        try:
-            raw, signed = self._signer.unsign(value, return_timestamp=True)
-            text = raw.decode("ascii")
-        except (BadData, UnicodeDecodeError):
+        signed = self._signer.unsign(value)
+        if signed is None:
             return None
+        text, signed_at = signed
         verdict, _, dismissed = text.partition(":")
         if verdict not in VERDICTS or not dismissed.isdigit() or len(dismissed) > 12:
             return None
-        return AdblockState(verdict, int(dismissed)), int(signed.timestamp())
+        return AdblockState(verdict, int(dismissed)), signed_at
 
     def loads(self, value: str) -> AdblockState | None:
         entry = self._verified[value]
@@ -70,7 +59,7 @@ class AdblockCookie:
         return entry[0]
 
     def dumps(self, state: AdblockState) -> str:
-        return self._signer.sign(f"{state.verdict}:{state.dismissed_at}").decode("ascii")
+        return self._signer.sign(f"{state.verdict}:{state.dismissed_at}")
 
     def from_cookies(self, cookies: Mapping[str, str]) -> AdblockState | None:
         value = cookies.get(NAME)

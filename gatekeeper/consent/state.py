@@ -9,16 +9,14 @@ verify, is too old or belongs to an older revision is "no decision", never an er
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from itsdangerous import BadData, URLSafeTimedSerializer
-
 from ..memo import Memo
 from ..policy import Policy
+from ..signing import CookieSigner
 
 SALT = "gatekeeper.consent.v1"
 
@@ -141,12 +139,7 @@ class ConsentCookie:
         clock: Callable[[], float] = time.time,
         cache_size: int = 4096,
     ) -> None:
-        # itsdangerous signs with the LAST key and verifies with all of them.
-        self._serializer = URLSafeTimedSerializer(
-            list(reversed(policy.secret_keys)),
-            salt=SALT,
-            serializer=_CompactJSON,
-        )
+        self._signer = CookieSigner(policy.secret_keys, SALT, clock=clock)
         self.name = policy.consent.cookie.name
         self.revision = policy.site.revision
         self.max_age = policy.consent.max_age_days * 86400
@@ -155,7 +148,7 @@ class ConsentCookie:
         self._verified: Memo[str, tuple[ConsentState, int] | None] = Memo(self._verify, cache_size)
 
     def dumps(self, state: ConsentState) -> str:
-        return self._serializer.dumps(state.to_json())
+        return self._signer.dumps(state.to_json())
 
     def loads(self, value: str) -> ConsentState | None:
         """The state in a cookie value, or None for anything not valid now."""
@@ -167,21 +160,14 @@ class ConsentCookie:
     def _verify(self, value: str) -> tuple[ConsentState, int] | None:
         """The state and signing time of a cookie value; None if it is not ours, or not of
         this revision and categories. Expiry is checked on every use, not here."""
+        signed = self._signer.loads(value)
+        if signed is None:
+            return None
         try:
-            data, signed = self._serializer.loads(value, return_timestamp=True)
-            state = ConsentState.from_json(data)
-        except (BadData, ValueError, KeyError, TypeError):
+            state = ConsentState.from_json(signed[0])
+        except (ValueError, KeyError, TypeError):
             return None
         if state.revision != self.revision or not set(state.choices) <= self.categories:
             return None
-        return (state, int(signed.timestamp()))
+        return (state, signed[1])
 
-
-class _CompactJSON:
-    @staticmethod
-    def dumps(obj: object) -> str:
-        return json.dumps(obj, separators=(",", ":"), sort_keys=True)
-
-    @staticmethod
-    def loads(text: str | bytes) -> object:
-        return json.loads(text)

@@ -12,6 +12,7 @@ import html
 import json
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from gatekeeper import Gatekeeper
 from gatekeeper.adblock import AdblockFeature
 from gatekeeper.audit.offline import verify_export
 from gatekeeper.audit.view import COOKIE, SESSION_SECONDS
+from gatekeeper.audit.view.access import Access
 from gatekeeper.policy import Policy, load_policy
 from tests.audit.conftest import NOW, Clock, event
 
@@ -266,12 +268,18 @@ async def test_the_cookie_cannot_be_forged_expires_and_dies_with_the_token(view,
     access = view.gatekeeper.plan.auditor_view.access
     good = access.cookie_value()
     assert (await view.get_with_cookie(AUDIT, good)).status_code == 200
-    issued, mac = good.split(".")
+    text, issued, mac = good.split(".")
+
+    def made_at(when: float) -> Access:
+        return Access(view.gatekeeper.plan.policy, access.cookie_path, clock=lambda: when)
+
+    now = time.time()
     forged = [
-        f"{issued}.{'0' * 64}",
-        f"{int(issued) + 5}.{mac}",
-        access.cookie_value(now=int(issued) - SESSION_SECONDS - 10),  # expired
-        access.cookie_value(now=int(issued) + 3600),  # from the future
+        f"{text}.{issued}.{'A' * len(mac)}",
+        f"visitor.{issued}.{mac}",
+        f"{text}.{issued[:-1]}B.{mac}",
+        made_at(now - SESSION_SECONDS - 10).cookie_value(),  # expired
+        made_at(now + 3600).cookie_value(),  # from the future
         TOKEN,
         "",
         "garbage",
@@ -279,7 +287,7 @@ async def test_the_cookie_cannot_be_forged_expires_and_dies_with_the_token(view,
     for value in forged:
         response = await view.get_with_cookie(AUDIT, value)
         assert response.status_code == 401, value
-    for raw in ("gk_audit=²²².ü".encode(), f"gk_audit=9{issued}.{mac}".encode()):
+    for raw in ("gk_audit=²²².ü".encode(), f"gk_audit=9{good}".encode()):
         assert (await view.get(AUDIT, headers={"Cookie": raw})).status_code == 401
     other = make_view(
         view_section='  view: {enabled: true, token: "another-token-0123456789abc"}\n',
