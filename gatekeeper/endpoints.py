@@ -1,5 +1,8 @@
 """gatekeeper's own endpoints under the prefix, and the HTTP rules they share.
 
+`{prefix}/static/` serves gatekeeper's own JS and CSS (`static_response`); which files
+there are, and their hashed names, is html.assets' business.
+
 Every state-changing endpoint is a plain form post that also answers JSON, so notices work
 without JavaScript (303 back to `next`) and with it (JSON, no reload). The rules that keep
 those posts safe live here once: same-origin only, `next` only a same-site relative path
@@ -13,7 +16,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from starlette.types import Receive, Scope
@@ -280,14 +283,58 @@ class Route:
     field_limit: int = MAX_FIELDS
 
 
+class StaticFile(Protocol):
+    """One of gatekeeper's static files, read and compressed once (`html.assets.Asset`)."""
+
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def gzipped(self) -> bytes: ...
+    @property
+    def content_type(self) -> bytes: ...
+    @property
+    def etag(self) -> bytes: ...
+
+
+def static_response(file: StaticFile | None, scope: Scope) -> Response:
+    """The answer for a static file (None: no such file): cached for a year, since its
+    name changes with its content; gzipped when the client accepts it."""
+    if file is None:
+        return text_response("not found", 404)
+    if scope["method"] not in ("GET", "HEAD"):
+        response = text_response("method not allowed", 405)
+        response.headers.append((b"allow", b"GET, HEAD"))
+        return response
+    accepts_gzip = False
+    not_modified = False
+    for name, value in scope.get("headers", []):
+        if name == b"accept-encoding" and b"gzip" in value:
+            accepts_gzip = True
+        elif name == b"if-none-match" and file.etag in value:
+            not_modified = True
+    response = Response(
+        status=304 if not_modified else 200,
+        body=b"" if not_modified else file.gzipped if accepts_gzip else file.body,
+        content_type=file.content_type,
+        headers=[(b"etag", file.etag), (b"vary", b"Accept-Encoding")],
+        cache_control=b"public, max-age=31536000, immutable",
+    )
+    if accepts_gzip and not not_modified:
+        response.headers.append((b"content-encoding", b"gzip"))
+    return response
+
+
 class Endpoints:
-    """Answers requests under the prefix: exact routes below it, `{prefix}/static/...`."""
+    """Answers requests under the prefix: exact routes below it, `{prefix}/static/...`.
+
+    `static` finds a static file by its name below `{prefix}/static/`.
+    """
 
     def __init__(
         self,
         prefix: str,
         routes: Mapping[str, Route],
-        static: Callable[[Scope], Response] | None = None,
+        static: Callable[[str], StaticFile | None] | None = None,
     ) -> None:
         self.prefix = prefix
         self.routes = {prefix + path: route for path, route in routes.items()}
@@ -301,7 +348,7 @@ class Endpoints:
     async def answer(self, scope: Scope, receive: Receive, visitor: Visitor) -> Response:
         path: str = scope["path"]
         if self.static is not None and path.startswith(self.static_base):
-            return self.static(scope)
+            return static_response(self.static(path[len(self.static_base) :]), scope)
         route = self.routes.get(path)
         if route is None:
             return json_response({"error": "not found"}, 404)

@@ -184,7 +184,7 @@ class Plan:
             css_url=css_url,
             js_url=assets.url("gatekeeper.js"),
         )
-        self.endpoints = Endpoints(policy.prefix, self.limits.apply(routes), static=assets.serve)
+        self.endpoints = Endpoints(policy.prefix, self.limits.apply(routes), static=assets.file)
         self.rules = CountryRules(policy, anonymous=anonymous, geo_available=self.geo is not None)
         self.refusal = Refusal(
             policy,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..policy.schema import Policy
+from .backends import open_store
 from .checkpoint import Checkpoint, Checkpointer, PublicKey
 from .findings import Report
 from .heads import HeadError, Witness, WitnessError, open_witness
@@ -26,7 +27,7 @@ from .periodic import Periodic
 from .record import ConsentEvent, Draft, IPMode, Record, canonical_json, iso, texts_hash
 from .sink import Sink
 from .stats import Summary, summarise
-from .store import ArchivedTexts, Head, LogUnavailable, Query, Store, open_store
+from .store import ArchivedTexts, Head, LogUnavailable, Query, Store
 from .verify import verify_store
 
 log = logging.getLogger("gatekeeper.audit")

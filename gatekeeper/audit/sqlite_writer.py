@@ -21,14 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from .checkpoint import KeyFileError
 from .record import Draft
 from .store import LogUnavailable
-
-if TYPE_CHECKING:
-    from .store_sqlite import SQLiteStore
 
 log = logging.getLogger("gatekeeper.audit")
 
@@ -93,8 +91,21 @@ def insert_rows(
         )
 
 
+class WrittenStore(Protocol):
+    """What the writer needs of its store (`store_sqlite.SQLiteStore`, which starts it)."""
+
+    path: Path
+    max_batch: int
+    linger: float
+    declared: bool
+
+    def connect_writer(self) -> sqlite3.Connection: ...
+
+    def insert(self, conn: sqlite3.Connection, drafts: list[Draft]) -> None: ...
+
+
 class Writer(threading.Thread):
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: WrittenStore) -> None:
         # A daemon: under servers that never send lifespan shutdown the process must still
         # exit. Nothing is lost: a consent is only acknowledged after its batch committed.
         super().__init__(name="gatekeeper-audit-writer", daemon=True)

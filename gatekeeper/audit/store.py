@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from .checkpoint import Checkpoint, Checkpointer
+from .checkpoint import Checkpoint
 from .declaration import Declaration
 from .record import Draft, Record
 
@@ -310,30 +309,3 @@ def display(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def open_store(
-    url: str, checkpointer: Checkpointer, *, outbox: bool = False, create: bool = True
-) -> Store:
-    """The store for a `policy.audit.store` URL. No I/O happens until the first call.
-
-    `create=False` (the CLI) refuses to create a SQLite file that is not there, so a
-    typo in a path is an error rather than an empty log that verifies.
-    """
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path in ("", ":memory:"):
-            raise ValueError("audit.store: a consent log must be a file: sqlite:///PATH")
-        from .store_sqlite import SQLiteStore
-
-        return SQLiteStore(Path(path), checkpointer, outbox=outbox, create=create)
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            from .store_postgres import PostgresStore
-        except ImportError:  # asyncpg is the optional `postgres` extra
-            raise ValueError(
-                "audit.store is PostgreSQL but asyncpg is not installed: "
-                "pip install 'gatekeeper[postgres]'"
-            ) from None
-        return PostgresStore(url, checkpointer, outbox=outbox)
-    raise ValueError(f"audit.store {display(url)!r}: use sqlite:///PATH or postgresql://...")

@@ -1,4 +1,5 @@
-"""gatekeeper's own JS and CSS, served under {prefix}/static/ with content-hashed names.
+"""gatekeeper's own JS and CSS, served under {prefix}/static/ with content-hashed names
+(by gatekeeper.endpoints, which asks `Assets.file` for them).
 
 A hashed name changes whenever the file does, so responses can be cached for a year
 (`immutable`) and a deploy never serves a stale script to a new page. Comments and
@@ -11,12 +12,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from ..endpoints import Response, text_response
 
 BUILTIN = Path(__file__).resolve().parent / "static"
 TYPES = {".js": b"text/javascript; charset=utf-8", ".css": b"text/css; charset=utf-8"}
@@ -82,29 +79,6 @@ class Assets:
     def url(self, name: str) -> str:
         return self._urls[name]
 
-    def serve(self, scope: Mapping[str, Any]) -> Response:
-        """Answer a request whose path starts with the static base."""
-        asset = self._files.get(scope["path"][len(self.base) :])
-        if asset is None:
-            return text_response("not found", 404)
-        if scope["method"] not in ("GET", "HEAD"):
-            response = text_response("method not allowed", 405)
-            response.headers.append((b"allow", b"GET, HEAD"))
-            return response
-        accepts_gzip = False
-        not_modified = False
-        for name, value in scope.get("headers", []):
-            if name == b"accept-encoding" and b"gzip" in value:
-                accepts_gzip = True
-            elif name == b"if-none-match" and asset.etag in value:
-                not_modified = True
-        response = Response(
-            status=304 if not_modified else 200,
-            body=b"" if not_modified else asset.gzipped if accepts_gzip else asset.body,
-            content_type=asset.content_type,
-            headers=[(b"etag", asset.etag), (b"vary", b"Accept-Encoding")],
-            cache_control=b"public, max-age=31536000, immutable",
-        )
-        if accepts_gzip and not not_modified:
-            response.headers.append((b"content-encoding", b"gzip"))
-        return response
+    def file(self, name: str) -> Asset | None:
+        """The file served as `{prefix}/static/{name}` (a hashed name), or None."""
+        return self._files.get(name)

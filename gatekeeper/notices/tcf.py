@@ -10,18 +10,32 @@ first in its <head>, the CMP API: the visitor's state element and `tcf.js`, so
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..html.fragment import Fragment
 from ..html.render import Renderer
 from ..policy import Policy
 from ..tcf.notice import UI
+from ..visitor import Visitor
 from . import Page, Parts
 from .banner import ConsentBanner
 
 if TYPE_CHECKING:
-    from ..consent.tcf_flow import TcfFlow
     from ..tcf.edition import Edition
+    from ..tcf.page import PageState
+
+
+class TcfPages(Protocol):
+    """What the notice needs of the consent feature's TCF flow (`consent.tcf_flow.TcfFlow`),
+    so notices stay below the features: the vendor list's edition in force, and the
+    visitor's TCF state for this page."""
+
+    @property
+    def current(self) -> Edition: ...
+
+    def page_state(self, visitor: Visitor) -> PageState: ...
+
+    def state_bytes(self, state: PageState) -> bytes: ...
 
 
 class TcfNotice:
@@ -30,7 +44,7 @@ class TcfNotice:
     def __init__(
         self,
         banner: ConsentBanner,
-        flow: TcfFlow,
+        flow: TcfPages,
         policy: Policy,
         renderer: Renderer,
         js_url: str,
