@@ -165,3 +165,23 @@ def test_serve_refuses_a_broken_policy(tmp_path, capsys):
         main(["serve", "gatekeeper.demo.site:create_app", "--policy", str(policy)])
     assert exc.value.code == 2
     assert f"{policy}:3:8: debug:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["demo", "serve"])
+def test_serving_without_uvicorn_names_the_extra(command, tmp_path):
+    # uvicorn is the `server` extra: the middleware itself never needs it.
+    policy = str(REPO / "policies" / "site.yaml")
+    argv = {
+        "demo": ["demo", "--data", str(tmp_path)],
+        "serve": ["serve", "examples.starlette_app:app", "--policy", policy],
+    }[command]
+    script = (
+        "import sys; sys.modules['uvicorn'] = None\n"
+        "from gatekeeper.cli import main\n"
+        f"sys.exit(main({argv!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'gatekeeper[server]'" in done.stderr

@@ -7,13 +7,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..policy import PolicyError, load_policy
 from ..policy.schema import Policy
 from .common import OK, USAGE, Subcommands
 
 
-def _uvicorn():
+def _uvicorn() -> Any:
     try:
         import uvicorn
     except ImportError:
