@@ -101,11 +101,17 @@ class Plan:
         self.prefix = policy.prefix
         config = policy.geoip
         self.geo: GeoReader | None = resources.get(
-            ("geoip", config.database, config.on_missing, config.cache_size),
+            ("geoip", config.database, config.on_missing, config.cache_size, config.check_interval),
             lambda: open_geo(policy),
         )
         anonymous: AnonymousReader | None = resources.get(
-            ("anonymous", config.anonymous_database, config.on_missing),
+            (
+                "anonymous",
+                config.anonymous_database,
+                config.on_missing,
+                config.cache_size,
+                config.check_interval,
+            ),
             lambda: open_anonymous(config),
         )
         renderer = Renderer(

@@ -34,6 +34,7 @@ class Resources:
         self._asked: set[Hashable] | None = None
         self._retired: list[Any] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: list[Any] = []  # retired, closed by a task after a delay
 
     def get(self, key: Hashable, open_: Callable[[], T]) -> T:
         """The resource for `key`, opened now if no earlier revision opened it."""
@@ -71,7 +72,14 @@ class Resources:
             await self._close_one(resource)
 
     async def close(self) -> None:
-        """Close everything (at shutdown)."""
+        """Close everything (at shutdown), those waiting for their delay included: a
+        consent log replaced a moment ago still signs and hands on its last records."""
+        here = [task for task in self._tasks if task.get_loop() is asyncio.get_running_loop()]
+        for task in here:
+            task.cancel()
+        await asyncio.gather(*here, return_exceptions=True)
+        self._retired = self._waiting + self._retired
+        self._waiting = []
         self._retire(list(self._held))
         await self.close_retired()
 
@@ -94,11 +102,14 @@ class Resources:
         except RuntimeError:
             return  # no loop: they are closed at shutdown
         retired, self._retired = self._retired, []
+        self._waiting.extend(retired)
 
         async def later() -> None:
             await asyncio.sleep(delay)
             for resource in retired:
                 await self._close_one(resource)
+                # Only once closed: cancelled halfway, shutdown closes it (again).
+                self._waiting = [r for r in self._waiting if r is not resource]
 
         task = loop.create_task(later())
         self._tasks.add(task)  # the loop keeps only a weak reference
