@@ -9,9 +9,6 @@ flag under `traits`. Opening, caching and reload are `WatchedDatabase`'s, shared
 from __future__ import annotations
 
 import logging
-import os
-import time
-from collections.abc import Callable
 from typing import Any
 
 import geoip2.models
@@ -28,22 +25,7 @@ class AnonymousReader(WatchedDatabase[bool]):
     """Answers `is_anonymous(ip)`; an address it cannot answer counts as not anonymous."""
 
     kind = "Anonymous-IP"
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        cache_size: int = 4096,
-        check_interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            path,
-            unknown=False,
-            cache_size=cache_size,
-            check_interval=check_interval,
-            clock=clock,
-        )
+    unknown = False
 
     def is_anonymous(self, ip: IPAddress) -> bool:
         """True when the database flags `ip` as anonymous (VPN, proxy, Tor, hosting)."""

@@ -83,12 +83,13 @@ class WatchedDatabase(ABC, Generic[Answer]):
 
     kind: ClassVar[str] = "GeoIP"
     """How log messages name this kind of database."""
+    unknown: ClassVar[Any]
+    """The answer for an address the database does not hold (or a closed database)."""
 
     def __init__(
         self,
         path: str | os.PathLike[str],
         *,
-        unknown: Answer,
         cache_size: int = 4096,
         check_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -101,7 +102,6 @@ class WatchedDatabase(ABC, Generic[Answer]):
         self.check_interval = check_interval
         self.generation = 0
         """Counts reloads: callers that remember answers forget them when it changes."""
-        self._unknown = unknown
         self._cache_size = cache_size
         self._clock = clock
         self._db: _Database[Answer] | None = self._load()
@@ -132,7 +132,7 @@ class WatchedDatabase(ABC, Generic[Answer]):
             self._check_file()
         db = self._db
         if db is None:
-            return self._unknown
+            return self.unknown
         if ip.version == 6:
             mapped = ip.ipv4_mapped
             if mapped is not None:
@@ -152,7 +152,7 @@ class WatchedDatabase(ABC, Generic[Answer]):
             # A request must never fail because of the database, whatever the reader
             # raises on a damaged file.
             self._report(db, exc)
-            return self._unknown
+            return self.unknown
         # An answer from a database swapped out meanwhile must not enter the new cache.
         if self._cache_size and db is self._db:
             cache[ip] = answer

@@ -12,9 +12,6 @@ seen for the first time pays for the model.
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,22 +52,7 @@ class GeoReader(WatchedDatabase[Location]):
     """Looks addresses up in a location database (Country, City or Enterprise layout)."""
 
     kind = "GeoIP"
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        cache_size: int = 4096,
-        check_interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            path,
-            unknown=_NOWHERE,
-            cache_size=cache_size,
-            check_interval=check_interval,
-            clock=clock,
-        )
+    unknown = _NOWHERE
 
     def lookup(self, ip: IPAddress) -> Location:
         """Where `ip` is; `Location()` (found False) when unknown or not public."""
