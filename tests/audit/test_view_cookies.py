@@ -70,7 +70,10 @@ def rows(markup: str) -> dict[str, list[str]]:
     table = markup.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     found = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S):
-        cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        cells = [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
         found[cells[0]] = cells
     return found
 
@@ -81,7 +84,15 @@ async def test_the_cookies_page_flags_unlisted_cookies(tmp_path: Path) -> None:
     text = page.text
     today = day_of(time.time())
     seen = rows(text)
-    assert seen["gk_uid"] == ["gk_uid", "Unlisted", "/", "–", "30 days; Secure; SameSite=Lax", today, today]
+    assert seen["gk_uid"] == [
+        "gk_uid",
+        "Unlisted",
+        "/",
+        "–",
+        "30 days; Secure; SameSite=Lax",
+        today,
+        today,
+    ]
     assert seen["_ga"][1] == "analytics"
     assert '<tr class="gk-unlisted">' in text
     assert "1 cookie is not listed in the policy." in text

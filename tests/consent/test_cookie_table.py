@@ -21,7 +21,9 @@ from tests.conftest import BASE_POLICY
 
 ORIGIN = "http://news.test"
 MARKER = "<gk-cookie-table></gk-cookie-table>"
-PRIVACY = f"<!doctype html><html><head><title>p</title></head><body><h1>P</h1>{MARKER}</body></html>"
+PRIVACY = (
+    f"<!doctype html><html><head><title>p</title></head><body><h1>P</h1>{MARKER}</body></html>"
+)
 
 
 async def front(request):

@@ -67,7 +67,9 @@ APP = Starlette(routes=[Route("/", front), Route("/shop", shop), Route("/other",
 
 
 def policy_text(store: str, extra: str = "") -> str:
-    return BASE_POLICY + f"""\
+    return (
+        BASE_POLICY
+        + f"""\
 consent:
   unlisted_cookies: analytics
   categories:
@@ -76,6 +78,7 @@ consent:
     {extra}
 audit: {{store: "{store}"}}
 """
+    )
 
 
 def write_policy(tmp_path: Path, store: str, extra: str = "", name: str = "policy.yaml") -> Path:
@@ -157,7 +160,11 @@ async def test_first_and_last_seen_span_the_days_and_the_workers(
     policy = write_policy(tmp_path, store)
     # A sighting from an earlier day, as another worker wrote it then.
     await open_counter_store(store).add(
-        {SIGHTINGS: {("2026-01-05", "", "seen_before", "unlisted", "/", "", "session; SameSite=Lax"): 1}}
+        {
+            SIGHTINGS: {
+                ("2026-01-05", "", "seen_before", "unlisted", "/", "", "session; SameSite=Lax"): 1
+            }
+        }
     )
     first = Gatekeeper(APP, policy=str(policy))
     second = Gatekeeper(APP, policy=str(policy))
@@ -172,7 +179,10 @@ async def test_first_and_last_seen_span_the_days_and_the_workers(
         await first.close()
         await second.close()
     shown = {
-        row["name"] for group in page.json()["groups"] for row in group["cookies"] if row["unlisted"]
+        row["name"]
+        for group in page.json()["groups"]
+        for row in group["cookies"]
+        if row["unlisted"]
     }
     assert {"seen_before", "only_first", "only_second"} <= shown
 
