@@ -160,7 +160,12 @@ class Plan:
         )
         self.assets = assets
         self.auditor_view = auditor_view = AuditorView(
-            policy, self.log, renderer, assets.url("audit.css"), adblock_rates=self.adblock.rates
+            policy,
+            self.log,
+            renderer,
+            assets.url("audit.css"),
+            adblock_rates=self.adblock.rates,
+            cookie_inventory=self.consent.inventory_report if self.consent else None,
         )
 
         sources: list[NoticeSource] = [bar]

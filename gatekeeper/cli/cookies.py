@@ -1,8 +1,10 @@
 """`gatekeeper cookies`: every cookie the app sets, as the server has seen it, and
 gatekeeper's own.
 
-Exit codes: 0 ok, 1 findings (an unlisted cookie: classify it in the policy), 2 usage or
-configuration error.
+Each cookie seen gets the category the policy gives it now, so one listed since it was
+seen is no longer flagged. Exit codes: 0 every cookie seen is listed (or a framework's
+necessary one), 1 at least one is unlisted (list it under its category in the policy),
+2 usage or configuration error (a broken policy, a database that cannot be read).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import argparse
 import asyncio
 import json
 
-from ..consent.inventory import SIGHTINGS, own_cookies, sightings
+from ..consent.cookies import CookieCategories
+from ..consent.inventory import SIGHTINGS, UNLISTED, own_cookies, sightings
 from ..counters import Filter, StoreUnavailable, open_counter_store
-from ..plan import ADBLOCK_COOKIE
+from ..plan import ADBLOCK_COOKIE, OWN_COOKIES
 from .common import FINDINGS, OK, Subcommands, Usage, guarded, policy_arg, policy_of, table
 
 
@@ -26,16 +29,22 @@ def cmd_cookies(args: argparse.Namespace) -> int:
         raise Usage(f"{args.policy}: {exc}") from None
     except StoreUnavailable as exc:
         raise Usage(str(exc)) from None
-    found = sightings(rows)
+    own_categories = {**dict.fromkeys(OWN_COOKIES), ADBLOCK_COOKIE: policy.adblock_category()}
+    categories = CookieCategories(policy.consent, own_categories)
+
+    def classify(name: str) -> str:
+        return categories.category(name) if categories.known(name) else UNLISTED
+
+    found = sightings(rows, classify)
     tcf_cookie = "euconsent-v2" if policy.tcf.enabled else None
-    own = own_cookies(policy, {ADBLOCK_COOKIE: policy.adblock_category()}, tcf_cookie)
+    own = own_cookies(policy, own_categories, tcf_cookie)
     unlisted = [s for s in found if s.unlisted]
     if args.json:
         print(
             json.dumps(
                 {
                     "app": [s.to_dict() for s in found],
-                    "gatekeeper": [vars_of(c) for c in own],
+                    "gatekeeper": [c.to_dict() for c in own],
                     "unlisted": len(unlisted),
                 },
                 indent=2,
@@ -64,7 +73,7 @@ def cmd_cookies(args: argparse.Namespace) -> int:
         print(
             table(
                 ["name", "category", "lifetime", "purpose"],
-                [[c.name, c.category, c.lifetime, c.purpose] for c in own],
+                [[c.name, c.category, c.lifetime, c.purpose.msgid] for c in own],
                 keys=4,
             )
         )
@@ -76,10 +85,6 @@ def cmd_cookies(args: argparse.Namespace) -> int:
                 "under the category it belongs to."
             )
     return FINDINGS if unlisted else OK
-
-
-def vars_of(cookie: object) -> dict[str, str]:
-    return {name: getattr(cookie, name) for name in ("name", "purpose", "category", "lifetime")}
 
 
 def register(commands: Subcommands) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from ..audit import ConsentEvent, ConsentLog, LogUnavailable
 from ..counters import Counters, Table, day_of
 from ..endpoints import Route
+from ..html.marker import chained
 from ..html.render import Renderer
 from ..html.stream import Transform
 from ..http import Headers, expire_cookies, request_host, set_cookie, vary_with
@@ -31,13 +32,15 @@ from ..policy import Policy
 from ..tcf.consent import TcfConsent
 from ..tcf.gvl import GvlFile
 from ..visitor import Visitor
+from .cookie_table import CookieTable, localised_attributes, localised_lifetime
 from .cookies import CookieCategories, cookie_name
 from .endpoints import ConsentEndpoints
 from .gate import ScriptGate
-from .inventory import CookieInventory
+from .inventory import UNLISTED, CookieInventory, span
+from .inventory import own_cookies as own_cookies_of
 from .modes import Jurisdictions
 from .state import Consent, ConsentCookie, ConsentState, new_consent_id
-from .tcf_flow import TcfFlow
+from .tcf_flow import TC_COOKIE, TcfFlow
 from .texts import ShownTexts
 
 __all__ = ["GPC_SIGNALS", "Consent", "ConsentCookie", "ConsentFeature", "ConsentState"]
@@ -94,6 +97,8 @@ class ConsentFeature:
         self.gated = bool(self.script_gate.hosts.patterns) or bool(self.optional)
         self.tcf = TcfFlow(self, gvl, renderer, css_url) if gvl is not None else None
         self.endpoints = ConsentEndpoints(self, renderer, css_url)
+        self.own_cookies = own_cookies_of(policy, own, TC_COOKIE if self.tcf is not None else None)
+        self.cookie_table = CookieTable(policy, self.inventory, self.own_cookies, renderer, css_url)
         self._archived: set[str] = set()
         self._consents: Memo[tuple[str | None, str, bool], Consent] = Memo(self._consent, 8192)
         self._refused: Memo[tuple[bytes, frozenset[str]], tuple[str, ...]] = Memo(
@@ -127,7 +132,34 @@ class ConsentFeature:
         )
 
     def routes(self) -> dict[str, Route]:
-        return self.endpoints.routes()
+        return {**self.endpoints.routes(), **self.cookie_table.routes()}
+
+    async def inventory_report(self, language: str) -> dict[str, Any]:
+        """The cookie inventory for the auditor view, in `language`: `app` (what the app
+        was seen setting, each with `unlisted`), `gatekeeper` (its own cookies, purpose
+        and lifetime translated) and `unlisted_cookies` (what unlisted ones count as).
+        Raises StoreUnavailable."""
+        messages = self.cookie_table.renderer.catalogue(language)
+        found = await self.inventory.load()
+        return {
+            "app": [
+                {
+                    **s.to_dict(),
+                    "attributes": localised_attributes(s.attributes, messages),
+                }
+                for s in found
+            ],
+            "gatekeeper": [
+                {
+                    **c.to_dict(),
+                    "purpose": messages.gettext(c.purpose.msgid),
+                    "lifetime": localised_lifetime(span(c.seconds), messages),
+                }
+                for c in self.own_cookies
+            ],
+            "unlisted_cookies": self.policy.consent.unlisted_cookies,
+            "unlisted": sum(1 for s in found if s.category == UNLISTED),
+        }
 
     # -- enforcing on the response ------------------------------------------------------
 
@@ -163,7 +195,11 @@ class ConsentFeature:
 
     def transform(self, visitor: Visitor, scope: Mapping[str, Any]) -> Transform | None:
         """The script gate for an HTML body, or None when nothing is refused. Where TCF
-        applies, vendor tags are gated by `visitor.tcf` too."""
+        applies, vendor tags are gated by `visitor.tcf` too. On the privacy page, the
+        cookie table's marker is replaced after the gate (cookie_table.py)."""
+        return chained(self._gate(visitor, scope), self.cookie_table.transform(visitor, scope))
+
+    def _gate(self, visitor: Visitor, scope: Mapping[str, Any]) -> Transform | None:
         consent = visitor.consent
         if not isinstance(consent, Consent):
             return None

@@ -12,18 +12,20 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping
 
+from ..i18n import BuiltinText, builtin
 from ..memo import Memo
 from ..policy.sections.consent import ConsentSettings
 
 # The strictly necessary cookies of the frameworks gatekeeper wraps, by their default
 # names: a wrapped app's forms and logins must work before any choice. A policy that
-# lists one of these names decides for it instead.
-FRAMEWORK_NECESSARY = {
-    "csrftoken": "Django: protects forms against cross-site requests",
-    "sessionid": "Django: keeps a visitor signed in",
-    "messages": "Django: one-time messages between pages",
-    "django_language": "Django: the chosen language",
-    "session": "Starlette, FastAPI, Litestar, Quart and Flask: the signed session",
+# lists one of these names decides for it instead. The purposes are shown on the privacy
+# page's cookie table when the app is seen setting one.
+FRAMEWORK_NECESSARY: dict[str, BuiltinText] = {
+    "csrftoken": builtin("Protects the site's forms against requests forged by other sites."),
+    "sessionid": builtin("Keeps you signed in to the site."),
+    "messages": builtin("Carries a one-time message to the next page."),
+    "django_language": builtin("Remembers the language you chose for the site."),
+    "session": builtin("The site's signed session: keeps you signed in, remembers a form."),
 }
 
 

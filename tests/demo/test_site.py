@@ -177,10 +177,11 @@ async def test_article_page(client: httpx.AsyncClient, article) -> None:
     assert others <= page.links()
 
 
-async def test_privacy_explains_both_cookies(client: httpx.AsyncClient) -> None:
+async def test_privacy_leaves_the_cookie_table_to_gatekeeper(client: httpx.AsyncClient) -> None:
     text = (await client.get("/privacy")).text
-    assert '<th scope="row">_ga</th>' in text
-    assert '<th scope="row">gk_consent</th>' in text
+    # The marker gatekeeper replaces with the cookie table (tests/demo/test_cookie_table.py).
+    assert text.count("<gk-cookie-table></gk-cookie-table>") == 1
+    assert "<code>_ga</code>" in text and "<code>gk_consent</code>" in text
     forms = Page(text).find("form")
     assert forms == [{"method": "post", "action": "/_gatekeeper/consent"}]
     assert '<input type="hidden" name="action" value="withdraw">' in text

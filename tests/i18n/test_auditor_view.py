@@ -57,7 +57,10 @@ AUDIT_TEXTS = {
 
 
 async def page(request):
-    return HTMLResponse("<!doctype html><html><body><p>x</p></body></html>")
+    response = HTMLResponse("<!doctype html><html><body><p>x</p></body></html>")
+    # A cookie no category lists, for the cookies page to flag.
+    response.set_cookie("hl_edition", "coast", max_age=30 * 86400)
+    return response
 
 
 APP = Starlette(routes=[Route("/{path:path}", page)])
@@ -119,6 +122,7 @@ async def collect(folder: Path) -> dict[str, dict[str, str]]:
                 assert decided.status_code == 200, decided.text
                 consent_id = consent_id or decided.json()["consent_id"]
                 client.cookies.clear()
+            await client.get("/")  # the app sets its cookie
             bearer = {"Authorization": f"Bearer {TOKEN}"}
             for language in bundled():
                 headers = {**bearer, "Accept-Language": f"{language};q=0.9, en;q=0.1"}
@@ -128,6 +132,7 @@ async def collect(folder: Path) -> dict[str, dict[str, str]]:
                     "verify": f"{AUDIT}/verify",
                     "stats": f"{AUDIT}/stats",
                     "adblock": f"{AUDIT}/adblock",
+                    "cookies": f"{AUDIT}/cookies",
                     "report": f"{AUDIT}/report.html",
                     "filtered": f"{AUDIT}?country=FR&event=withdrawn",
                 }
@@ -160,6 +165,18 @@ def test_every_page_of_the_auditor_view_speaks_the_auditors_language(pages, lang
         "verify": ["Verification", "Checkpoints", "Texts archive"],
         "stats": ["Statistics", "Choices by jurisdiction mode", "Acceptance by category"],
         "adblock": ["Adblock rates", "By day", "Blocked rate", "Total"],
+        "cookies": [
+            "Cookie inventory",
+            "Set by the site",
+            "Set by gatekeeper",
+            "Cookie name",
+            "First seen",
+            "Last seen",
+            "Unlisted",
+            "Kept for",
+            "Purpose",
+            "Keeps an auditor signed in to the consent log.",
+        ],
         "report": ["1. Verification of the whole log", "3. Texts shown, per policy revision"],
         "filtered": ["No records match these filters."],
         "sign-in": ["Sign in to the auditor view", "Open the consent log"],
@@ -168,6 +185,12 @@ def test_every_page_of_the_auditor_view_speaks_the_auditors_language(pages, lang
         text = visible(pages[language][name])
         for source in sources:
             assert messages.gettext(source) in text, (language, name, source)
+    cookies = visible(pages[language]["cookies"])
+    unlisted = "%(num)d cookie is not listed in the policy."
+    plural = "%(num)d cookies are not listed in the policy."
+    assert messages.ngettext(unlisted, plural, 1) % {"num": 1} in cookies
+    days = messages.ngettext("%(num)d day", "%(num)d days", 30) % {"num": 30}
+    assert days in cookies  # the attributes' lifetime, translated
     records = visible(pages[language]["records"])
     assert (
         messages.ngettext("The log holds %(num)d record.", "The log holds %(num)d records.", 3)

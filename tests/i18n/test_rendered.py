@@ -26,6 +26,8 @@ ORIGIN = "http://news.test"
 
 
 async def page(request):
+    if request.url.path == "/privacy":  # the policy's privacy_url: the cookie table's marker
+        return HTMLResponse(PAGE.replace("<p>x</p>", "<gk-cookie-table></gk-cookie-table>"))
     return HTMLResponse(PAGE)
 
 
@@ -113,6 +115,8 @@ async def pages(app: Gatekeeper, language: str) -> dict[str, str]:
             "notice": (await client.get("/?gk_country=JP")).text,
             "preferences": (await client.get("/_gatekeeper/preferences?next=/")).text,
             "block": (await client.get("/?gk_country=AQ")).text,
+            "cookies": (await client.get("/_gatekeeper/cookies")).text,
+            "privacy": (await client.get("/privacy?gk_country=DE")).text,
         }
         decided = await client.post(
             "/_gatekeeper/consent",
@@ -161,6 +165,18 @@ EXPECTED = {
         "a mistake, please get in touch.",
         "Contact us",
     ],
+    "cookies": [
+        "Cookies on this site",
+        "Cookie name",
+        "Purpose",
+        "Kept for",
+        "Remembers your privacy choices, so you are not asked on every page.",
+        "Remembers whether an ad blocker was found and when you dismissed the notice.",
+        "Remembers which site notices you dismissed.",
+        "Test mode only: the place a tester chose to act as.",
+        "Back to the site",
+    ],
+    "privacy": ["Cookie name", "Purpose", "Kept for", "Until the browser is closed"],
     "decided": ["Privacy choices"],
     "preferences, decided": ["Withdraw my consent"],
 }
@@ -172,11 +188,13 @@ async def test_every_notice_speaks_the_visitors_language(app, language):
     shown = await pages(app(), language)
     for name, markup in shown.items():
         text = visible(markup)
-        assert f'lang="{language}"' in markup or name not in ("preferences", "block")
+        assert f'lang="{language}"' in markup or name not in ("preferences", "block", "cookies")
         for source in EXPECTED[name]:
             assert messages.gettext(source) in text, f"{language} {name}: {source!r}"
         if language != "en":
             assert not english_in(text), f"{language} {name}: English {english_in(text)}"
+    kept = messages.ngettext("%(num)d day", "%(num)d days", 180) % {"num": 180}
+    assert kept in visible(shown["cookies"]) and kept in visible(shown["privacy"])
     preferences = visible(shown["preferences"])
     assert messages.ngettext("%(num)d cookie", "%(num)d cookies", 2) % {"num": 2} in preferences
     consent_id = messages.gettext("Consent ID: %(id)s").split("%(id)s")[0]

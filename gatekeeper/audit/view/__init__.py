@@ -11,6 +11,7 @@ credential, it refuses every request with 403 and says why.
     /audit/verify          runs verification: OK, or the findings            verify.py
     /audit/stats           decisions by day, mode and choice; charts         stats.py
     /audit/adblock         adblock verdicts and blocked rates                adblock.py
+    /audit/cookies         the cookie inventory, unlisted cookies flagged    cookies.py
     /audit/export.jsonl    the filtered export, verifiable offline           downloads.py
     /audit/export.csv      the same records for spreadsheets                 downloads.py
     /audit/report.html     the evidence report for a period, one HTML file   downloads.py
@@ -33,7 +34,7 @@ from ...i18n import builtin
 from ...policy import Policy
 from ..log import ConsentLog
 from ..store import LogUnavailable
-from . import adblock, consent, downloads, records, stats, verify
+from . import adblock, consent, cookies, downloads, records, stats, verify
 from .access import COOKIE, SESSION_SECONDS, Access
 from .frame import Frame, Handler, auditor_languages
 
@@ -59,6 +60,7 @@ PAGES: dict[str, Handler] = {
     "/audit/verify": verify.verify,
     "/audit/stats": stats.stats,
     "/audit/adblock": adblock.adblock,
+    "/audit/cookies": cookies.cookies,
     "/audit/export.jsonl": downloads.export_jsonl,
     "/audit/export.csv": downloads.export_csv,
     "/audit/report.html": downloads.report,
@@ -72,6 +74,11 @@ class AuditorView:
     feature supplies it; this package does not import it): `by_day`, `by_country` and
     `by_path`, lists of rows with `key`, a count per verdict, `views` and `blocked_rate`
     (None when nothing was judged), and `total`; None when detection is off.
+
+    `cookie_inventory`, when given (consent is on), reads the cookie inventory in a
+    language, as plain data too: `app` (rows with `name`, `category`, `unlisted`, `path`,
+    `domain`, `attributes`, `first_seen`, `last_seen`), `gatekeeper` (rows with `name`,
+    `category`, `lifetime`, `purpose`) and `unlisted_cookies`.
     """
 
     def __init__(
@@ -82,6 +89,7 @@ class AuditorView:
         css_url: str,
         *,
         adblock_rates: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
+        cookie_inventory: Callable[[str], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.policy = policy
         self.log = log
@@ -90,7 +98,7 @@ class AuditorView:
         self.access = Access(policy, self.base)
         self.frame = Frame(
             policy, log, renderer, css_url, self.base, adblock_rates,
-            languages=auditor_languages(policy),
+            languages=auditor_languages(policy), cookie_inventory=cookie_inventory,
         )  # fmt: skip
 
     def routes(self) -> dict[str, Route]:

@@ -31,6 +31,7 @@ NAV = (
     ("/verify", builtin("Verification")),
     ("/stats", builtin("Statistics")),
     ("/adblock", builtin("Adblock")),
+    ("/cookies", builtin("Cookie inventory")),
 )
 
 
@@ -55,6 +56,7 @@ class Frame:
     verifying: asyncio.Lock = field(default_factory=asyncio.Lock)
     languages: LanguageNegotiator | None = None
     language: str = LANGUAGE
+    cookie_inventory: Callable[[str], Awaitable[Mapping[str, Any]]] | None = None
 
     def speaking(self, request: Request) -> Frame:
         """This frame in the auditor's language; the same log, lock and links."""
