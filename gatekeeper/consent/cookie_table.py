@@ -45,7 +45,9 @@ def localised_lifetime(found: tuple[int, str] | str | None, messages: Catalogue)
         return NOT_SEEN
     if found is None:
         return messages.gettext("Until the browser is closed")
-    count, unit = found  # type: ignore[misc]
+    if not isinstance(found, tuple):
+        return NOT_SEEN
+    count, unit = found
     if unit == "hour":
         text = messages.ngettext("%(num)d hour", "%(num)d hours", count)
     elif unit == "day":

@@ -76,9 +76,9 @@ def parse_lifetime(text: str) -> tuple[int, str] | str | None:
 def lifetime_seconds(text: str) -> int | None:
     """Roughly how many seconds a stored lifetime stands for (None: a session cookie)."""
     found = parse_lifetime(text)
-    if found is None or found == "":
+    if not isinstance(found, tuple):
         return None
-    count, unit = found  # type: ignore[misc]
+    count, unit = found
     return count * _UNITS.get(unit, 0)
 
 
@@ -187,13 +187,15 @@ class CookieInventory:
             seen = self._attributes[attributes]
             category = self.classify(cookie_name)
             day = day_of(today * 86400)
-            name = cookie_name[:100]
+            short = cookie_name[:100]
             self.counters.add(
-                SIGHTINGS, (day, "", name, category, seen.path, seen.domain, seen.flags)
+                SIGHTINGS, (day, "", short, category, seen.path, seen.domain, seen.flags)
             )
             if len(self._recent) > 1024:
                 self._recent.clear()  # the database has them; memory stays bounded
-            self._recent.setdefault((name, seen.path, seen.domain, seen.flags), [day, day])[1] = day
+            self._recent.setdefault((short, seen.path, seen.domain, seen.flags), [day, day])[1] = (
+                day
+            )
 
     def classify(self, name: str) -> str:
         """The category the policy gives a cookie now, or "unlisted"."""

@@ -170,4 +170,3 @@ class ConsentCookie:
         if state.revision != self.revision or not set(state.choices) <= self.categories:
             return None
         return (state, signed[1])
-
