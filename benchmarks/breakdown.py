@@ -3,9 +3,10 @@
 Each step of the request path is timed on its own, on the inputs a real request of that
 case gives it (the same Plan, scope, headers and app response):
 
-    identify   the Visitor: headers, address, location, language, bot
-    consent    reading the consent cookie; enforcing it on the response's headers
-    adblock    reading gk_adblock; on a page, opening a view (token, count)
+    identify   the Visitor: headers, address, location, language, bot, and what the
+               features read (consent, gk_adblock), remembered per request bytes
+    consent    enforcing the consent on the response's headers
+    adblock    on a page, opening a view (token, count)
     rules      country rules (and the block page when blocked)
     notices    composing the page's notices (fragments, slots), adblock's view excluded
     injector   deciding to inject, the script gate, the splice, the modified headers
@@ -64,14 +65,9 @@ def steps(gatekeeper: Gatekeeper, case: Case) -> list[Step]:
     step's figure is the sum of its calls' costs (a -1 call is counted in another's)."""
     plan = gatekeeper.plan
     scope = scope_for(case)
-    out: list[Step] = [("identify", 1, lambda: plan.identifier.identify(scope))]
-    visitor = plan.identifier.identify(scope)
+    out: list[Step] = [("identify", 1, lambda: plan.visitors.visitor(scope))]
+    visitor = plan.visitors.visitor(scope)
     consent, adblock = plan.consent, plan.adblock
-    if consent is not None:
-        out.append(("consent", 1, lambda: consent.read(visitor)))
-        consent.read(visitor)
-    if adblock.enabled:
-        out.append(("adblock", 1, lambda: adblock.read(visitor)))
     decision = plan.rules.decide(visitor, case.path)
     if decision.blocked:
         out.append(
@@ -122,7 +118,7 @@ def breakdown(gatekeeper: Gatekeeper, case: Case) -> dict[str, float]:
         figures[step] += sign * per_call(call)
     figures = {step: max(0.0, value) for step, value in figures.items()}
     plan = gatekeeper.plan
-    blocked = plan.rules.decide(plan.identifier.identify(scope_for(case)), case.path).blocked
+    blocked = plan.rules.decide(plan.visitors.visitor(scope_for(case)), case.path).blocked
     figures["app"] = 0.0 if blocked else 1e6 / asyncio.run(_rate(case))
     return figures
 
