@@ -3,9 +3,10 @@
 Each step of the request path is timed on its own, on the inputs a real request of that
 case gives it (the same Plan, scope, headers and app response):
 
-    identify   the Visitor: headers, address, location, language, bot
-    consent    reading the consent cookie; enforcing it on the response's headers
-    adblock    reading gk_adblock; on a page, opening a view (token, count)
+    identify   the Visitor: headers, address, location, language, bot, and what the
+               features read (consent, gk_adblock), remembered per request bytes
+    consent    enforcing the consent on the response's headers
+    adblock    on a page, opening a view (token, count)
     rules      country rules (and the block page when blocked)
     notices    composing the page's notices (fragments, slots), adblock's view excluded
     injector   deciding to inject, the script gate, the splice, the modified headers
@@ -55,44 +56,49 @@ async def _app_response(case: Case) -> list[dict[str, Any]]:
     return messages
 
 
-def breakdown(gatekeeper: Gatekeeper, case: Case) -> dict[str, float]:
-    """Microseconds per step for `case`, and the bare app's own time as `app`."""
+Step = tuple[str, int, Callable[[], object]]
+"""(the step it counts for, +1 or -1, one call of it)."""
+
+
+def steps(gatekeeper: Gatekeeper, case: Case) -> list[Step]:
+    """The calls each step makes for `case`, on the inputs a real request gives them; a
+    step's figure is the sum of its calls' costs (a -1 call is counted in another's)."""
     plan = gatekeeper.plan
     scope = scope_for(case)
-    figures = dict.fromkeys(STEPS, 0.0)
-    figures["identify"] = per_call(lambda: plan.identifier.identify(scope))
-    visitor = plan.identifier.identify(scope)
+    out: list[Step] = [("identify", 1, lambda: plan.visitors.visitor(scope))]
+    visitor = plan.visitors.visitor(scope)
     consent, adblock = plan.consent, plan.adblock
-    if consent is not None:
-        figures["consent"] = per_call(lambda: consent.read(visitor))
-        consent.read(visitor)
-    if adblock.enabled:
-        figures["adblock"] = per_call(lambda: adblock.read(visitor))
     decision = plan.rules.decide(visitor, case.path)
     if decision.blocked:
-        figures["rules"] = per_call(
-            lambda: (plan.rules.decide(visitor, case.path), plan.refusal.answer(scope, visitor))
+        out.append(
+            (
+                "rules",
+                1,
+                lambda: (
+                    plan.rules.decide(visitor, case.path),
+                    plan.refusal.answer(scope, visitor),
+                ),
+            )
         )
-        figures["app"] = 0.0
-        return figures
-    figures["rules"] = per_call(lambda: plan.rules.decide(visitor, case.path))
-    figures["app"] = 1e6 / asyncio.run(_rate(case))
+        return out
+    out.append(("rules", 1, lambda: plan.rules.decide(visitor, case.path)))
     start, *bodies = asyncio.run(_app_response(case))
     headers = list(start["headers"])
     if consent is not None:
-        figures["consent"] += per_call(lambda: consent.cookie_headers(visitor, headers, scope))
+        out.append(("consent", 1, lambda: consent.cookie_headers(visitor, headers, scope)))
         headers = consent.cookie_headers(visitor, headers, scope)
     verdict = response_verdict(headers)
     if not verdict or start["status"] != 200:
-        figures["injector"] = per_call(lambda: response_verdict(headers))
-        return figures
+        out.append(("injector", 1, lambda: response_verdict(headers)))
+        return out
 
     def page() -> Page:
         return Page(scope, visitor, {"nonce": b"", "next": b"/", "next_q": b"/"}, 20000)
 
-    opening = per_call(lambda: adblock.open(page())) if adblock.enabled else 0.0
-    figures["adblock"] += opening
-    figures["notices"] = max(0.0, per_call(lambda: plan.notices.compose(page())) - opening)
+    if adblock.enabled:
+        out.append(("adblock", 1, lambda: adblock.open(page())))
+        out.append(("notices", -1, lambda: adblock.open(page())))
+    out.append(("notices", 1, lambda: plan.notices.compose(page())))
     head, top, body = plan.notices.compose(page()) or (b"", b"", b"")
     message = {**start, "headers": headers}
 
@@ -101,7 +107,19 @@ def breakdown(gatekeeper: Gatekeeper, case: Case) -> dict[str, float]:
         snippets = Snippets(head, top, (gate,) if gate is not None else (), body)
         return Injection(message, snippets, plan.max_hold).first(bodies[0])
 
-    figures["injector"] = per_call(lambda: (response_verdict(headers), inject()))
+    out.append(("injector", 1, lambda: (response_verdict(headers), inject())))
+    return out
+
+
+def breakdown(gatekeeper: Gatekeeper, case: Case) -> dict[str, float]:
+    """Microseconds per step for `case`, and the bare app's own time as `app`."""
+    figures = dict.fromkeys(STEPS, 0.0)
+    for step, sign, call in steps(gatekeeper, case):
+        figures[step] += sign * per_call(call)
+    figures = {step: max(0.0, value) for step, value in figures.items()}
+    plan = gatekeeper.plan
+    blocked = plan.rules.decide(plan.visitors.visitor(scope_for(case)), case.path).blocked
+    figures["app"] = 0.0 if blocked else 1e6 / asyncio.run(_rate(case))
     return figures
 
 

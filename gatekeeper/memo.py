@@ -45,10 +45,15 @@ class Memo(dict[K, V], Generic[K, V]):
 
     def __missing__(self, key: K) -> V:
         value = self.compute(key)
+        self.remember(key, value)
+        return value
+
+    def remember(self, key: K, value: V) -> None:
+        """Keep `value` for `key` within the bounds (what `memo[key]` does on a miss), for
+        values computed from more than the key (`.get(key)` then looks them up)."""
         if _size(key) > MAX_KEY_SIZE:
-            return value
+            return
         if len(self) >= self.limit:
             for old in list(islice(self, max(1, self.limit // 8))):
                 del self[old]
         self[key] = value
-        return value

@@ -164,9 +164,7 @@ class Visit:
 
     def _identify(self) -> Visitor:
         scope = self.scope
-        visitor = self.plan.identifier.identify(scope)
-        for read in self.plan.readers:
-            read(visitor)
+        visitor = self.plan.visitors.visitor(scope)
         scope[SCOPE_KEY] = visitor
         # Starlette, FastAPI and Litestar expose scope["state"] as request.state; copy it so
         # a server that shares one state dict between requests never sees another's visitor.

@@ -7,8 +7,9 @@ language and variant, the country rules, the routes. The per-request responder
 
 Features plug in through one small protocol, each part optional:
 
-- `read(visitor)`: on every request, set what the feature reads from the request
-  (`visitor.consent`, `visitor.adblock`);
+- `read(visitor)`: set what the feature reads from the request (`visitor.consent`,
+  `visitor.adblock`), from the visitor alone: the answer is remembered for the same
+  request bytes (`Visitors`), for as long as the feature's `fresh_until(visitor)` says;
 - `routes()`: its endpoints below the prefix;
 - notice sources (gatekeeper.notices) for the parts of a page;
 - a response gate (consent: `cookie_headers` and `transform`);
@@ -56,7 +57,7 @@ from .policy import Policy
 from .resources import Resources
 from .shared import SharedStore
 from .tcf import GvlFile
-from .visitor import DEBUG_COOKIE, Identifier, Visitor
+from .visitor import DEBUG_COOKIE, Identifier, Visitor, Visitors
 
 log = logging.getLogger("gatekeeper")
 
@@ -171,6 +172,8 @@ class Plan:
         sources: list[NoticeSource] = [bar]
         routes: dict[str, Route] = {**bar.routes(), **auditor_view.routes()}
         readers: list[Callable[[Visitor], None]] = []
+        until: list[Callable[[Visitor], float]] = []
+        stamps: list[Callable[[], object]] = []
         if self.consent is not None:
             banner = ConsentBanner(policy, renderer)
             tcf = self.consent.tcf
@@ -181,6 +184,9 @@ class Plan:
             )
             routes.update(self.consent.routes())
             readers.append(self.consent.read)
+            until.append(self.consent.fresh_until)
+            if tcf is not None:
+                stamps.append(lambda: tcf.edition)
         if self.adblock.enabled:
             sources.append(AdblockNotice(policy, renderer, self.adblock))
             routes.update(self.adblock.routes())
@@ -211,6 +217,7 @@ class Plan:
             cookies=CookieJar(),
             debug=policy.debug,
         )
+        self.visitors = Visitors(self.identifier, self.readers, tuple(until), tuple(stamps))
         self.next_values: Mapping[tuple[str, bytes], tuple[bytes, bytes]] = Memo(_next_values, 4096)
         self.max_hold = 64 * 1024
 

@@ -6,6 +6,11 @@ those is derived from raw header bytes that a visitor repeats on every request, 
 is remembered per distinct value (`Memo`). The features then add what they read from
 the visitor's cookies (`visitor.consent`, `visitor.adblock`), and every later step, and
 the app, read the same object from the scope.
+
+`Visitors` remembers the whole result: the same address with the same Cookie,
+User-Agent, Accept-Language and privacy headers is the same visitor until something
+time-bound in it runs out (the consent cookie's expiry, the day, a replaced GeoIP
+database), so a returning visitor costs one dict lookup and a copy.
 """
 
 from __future__ import annotations
@@ -113,12 +118,36 @@ class Visitor:
         value = self.raw_headers.get(name)
         return value.decode("latin-1") if value is not None else ""
 
+    def renewed(self, raw_headers: Mapping[bytes, bytes]) -> Visitor:
+        """A fresh copy for another request with the same identifying bytes: everything
+        derived from them shared (all of it immutable), the request's own headers its
+        own, nothing a step or the app set on this one's request."""
+        twin = _new_visitor(Visitor)
+        twin.ip = self.ip
+        twin.country = self.country
+        twin.subdivision = self.subdivision
+        twin.language = self.language
+        twin.gpc = self.gpc
+        twin.dnt = self.dnt
+        twin.bot = self.bot
+        twin.located = self.located
+        twin.raw_headers = raw_headers
+        twin.cookies = self.cookies
+        twin.consent = self.consent
+        twin.adblock = self.adblock
+        twin.tcf = self.tcf
+        twin.debug_place = None
+        return twin
+
     def __repr__(self) -> str:
         return (
             f"Visitor(ip={self.ip!r}, country={self.country!r}, "
             f"subdivision={self.subdivision!r}, language={self.language!r}, gpc={self.gpc}, "
             f"bot={self.bot}, consent={self.consent!r}, adblock={self.adblock!r})"
         )
+
+
+_new_visitor = object.__new__
 
 
 def visitor(request_or_scope: Any) -> Visitor:
@@ -178,18 +207,47 @@ class Identifier:
         self._bots: Memo[bytes, bool] = Memo(lambda raw: _BOT.search(raw) is not None, 4096)
         self.default_language = languages.default
         self._proxied = proxies.configured
+        # The headers a Visitor is made of (beside the peer address), for `key`.
+        self._identifying = (
+            b"cookie",
+            b"user-agent",
+            b"accept-language",
+            b"sec-gpc",
+            b"dnt",
+            *(_PROXY_HEADERS if self._proxied else ()),
+            *((b"x-gatekeeper-country",) if debug else ()),
+        )
 
-    def identify(self, scope: Mapping[str, Any]) -> Visitor:
-        headers = request_headers(scope["headers"])
+    def key(
+        self, scope: Mapping[str, Any], headers: Mapping[bytes, bytes]
+    ) -> tuple[Any, ...] | None:
+        """Every request byte `identify` (and a feature's `read`) depends on, or None when
+        the request asks for something of its own (debug mode's `?gk_country=`)."""
+        if self.debug and b"gk_country=" in scope.get("query_string", b""):
+            return None
+        client = scope.get("client")
+        return (client[0] if client else None, *map(headers.get, self._identifying))
+
+    def generation(self) -> int:
+        """The GeoIP database's generation, checked for a replacement when one is due:
+        locations found before a change are not to be reused after it."""
+        geo = self.geo
+        if geo is not None and self._clock() >= self._next_geo_check:
+            self._check_geo(geo)
+        return self._generation
+
+    def identify(
+        self, scope: Mapping[str, Any], headers: Mapping[bytes, bytes] | None = None
+    ) -> Visitor:
+        if headers is None:
+            headers = request_headers(scope["headers"])
         client = scope.get("client")
         peer = client[0] if client else None
         if self._proxied:
             key: tuple[Any, ...] = (peer, *map(headers.get, _PROXY_HEADERS))
         else:
             key = (peer,)
-        geo = self.geo
-        if geo is not None and self._clock() >= self._next_geo_check:
-            self._check_geo(geo)
+        self.generation()
         ip, country, subdivision, located = self._places[key]
         asked = None
         if self.debug:
@@ -237,6 +295,63 @@ class Identifier:
         return (address.ip, None, None, False)
 
 
+_Entry = tuple[float, object, Visitor]
+
+
+class Visitors:
+    """The visitors of recent requests, by the request bytes that made them (see
+    `Identifier.key`). `readers` are the features' `read(visitor)`: each must depend on
+    nothing but those bytes, the location and the time; `until` say how long what they
+    read stays true (a consent cookie's expiry); `stamps` name what they read that can be
+    replaced meanwhile (the TCF vendor list's edition): a visitor is reused only while
+    every stamp is the same object. Nothing is kept past the UTC day, which dated readings
+    (TCF) go by."""
+
+    def __init__(
+        self,
+        identifier: Identifier,
+        readers: tuple[Callable[[Visitor], None], ...],
+        until: tuple[Callable[[Visitor], float], ...] = (),
+        stamps: tuple[Callable[[], object], ...] = (),
+        *,
+        limit: int = 8192,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.identifier = identifier
+        self.readers = readers
+        self.until = until
+        self.stamps = stamps
+        self.clock = clock
+        self._seen: Memo[tuple[Any, ...], _Entry] = Memo(_no_compute, limit)
+
+    def visitor(self, scope: Mapping[str, Any]) -> Visitor:
+        """The Visitor of this request, with what every feature reads set."""
+        headers = request_headers(scope["headers"])
+        identifier = self.identifier
+        key = identifier.key(scope, headers)
+        now = self.clock()
+        generation: object = identifier.generation()
+        if self.stamps:
+            generation = (generation, *[stamp() for stamp in self.stamps])
+        if key is not None:
+            entry = self._seen.get(key)
+            if entry is not None and now < entry[0] and entry[1] == generation:
+                return entry[2].renewed(headers)
+        found = identifier.identify(scope, headers)
+        for read in self.readers:
+            read(found)
+        if key is not None:
+            deadline = (now // 86400 + 1) * 86400
+            for until in self.until:
+                deadline = min(deadline, until(found))
+            self._seen.remember(key, (deadline, generation, found.renewed(headers)))
+        return found
+
+
+def _no_compute(key: tuple[Any, ...]) -> _Entry:
+    raise KeyError(key)
+
+
 def _debug_place(
     scope: Mapping[str, Any], headers: Mapping[bytes, bytes], cookies: Mapping[str, str]
 ) -> tuple[str | None, str | None]:
@@ -266,6 +381,7 @@ __all__ = [
     "ConsentView",
     "Identifier",
     "Visitor",
+    "Visitors",
     "parse_ip",
     "visitor",
 ]

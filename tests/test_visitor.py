@@ -156,3 +156,82 @@ async def test_no_database_means_unknown_location(policy_file):
 def test_visitor_outside_gatekeeper_is_a_clear_error():
     with pytest.raises(LookupError, match="wrapped by Gatekeeper"):
         gatekeeper.visitor({"type": "http"})
+
+
+# -- a returning visitor (Visitors) ----------------------------------------------------------
+
+SEEN: list = []
+
+
+async def keep(request: Request) -> JSONResponse:
+    found = gatekeeper.visitor(request)
+    SEEN.append((found, found.adblock))
+    found.adblock = "set by the app"  # the app's own change, on its own request only
+    return JSONResponse({"allowed": sorted(found.consent.allowed) if found.consent else None})
+
+
+KEEP_APP = Starlette(routes=[Route("/keep", keep)])
+
+
+async def _post_consent(client: httpx.AsyncClient, action: str) -> str:
+    response = await client.post(
+        "/_gatekeeper/consent",
+        data={"action": action},
+        headers={"Accept": "application/json", "Origin": "http://news.test"},
+    )
+    assert response.status_code == 200, response.text
+    return response.cookies["gk_consent"]
+
+
+async def test_a_returning_visitor_is_remembered_but_each_request_gets_its_own(policy_file):
+    SEEN.clear()
+    app = Gatekeeper(KEEP_APP, policy=str(policy_file()))
+    transport = httpx.ASGITransport(app=app, client=("81.2.69.160", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
+        cookie = await _post_consent(client, "reject_all")
+        client.cookies.clear()
+        for _ in range(2):
+            response = await client.get("/keep", headers={"cookie": f"gk_consent={cookie}"})
+            assert response.status_code == 200
+    (first, first_adblock), (second, second_adblock) = SEEN
+    assert first is not second
+    assert first_adblock == second_adblock != "set by the app"  # not the first's change
+    assert second.consent is first.consent  # read once, remembered
+    assert len(app.plan.visitors._seen) == 2  # the post without a cookie, the gets with it
+
+
+async def test_a_remembered_consent_ends_when_its_cookie_expires(policy_file):
+    SEEN.clear()
+    app = Gatekeeper(KEEP_APP, policy=str(policy_file()))
+    transport = httpx.ASGITransport(app=app, client=("81.2.69.160", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
+        cookie = await _post_consent(client, "reject_all")
+        client.cookies.clear()
+        headers = {"cookie": f"gk_consent={cookie}"}
+        await client.get("/keep", headers=headers)
+        assert SEEN[-1][0].consent.decided
+        plan = app.plan
+        later = plan.consent.cookie.max_age + 60
+        import time
+
+        plan.visitors.clock = lambda: time.time() + later
+        plan.consent.cookie._clock = lambda: time.time() + later
+        await client.get("/keep", headers=headers)
+    assert not SEEN[-1][0].consent.decided
+
+
+def test_a_renewed_visitor_copies_every_slot_but_the_requests_own():
+    from gatekeeper.visitor import Visitor
+
+    original = Visitor()
+    for name in Visitor.__slots__:
+        setattr(original, name, f"value of {name}")
+    headers = {b"host": b"news.test"}
+    twin = original.renewed(headers)
+    for name in Visitor.__slots__:
+        if name == "raw_headers":
+            assert twin.raw_headers is headers
+        elif name == "debug_place":
+            assert twin.debug_place is None
+        else:
+            assert getattr(twin, name) == f"value of {name}", name

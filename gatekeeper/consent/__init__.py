@@ -117,6 +117,13 @@ class ConsentFeature:
         if self.tcf is not None:
             self.tcf.read(visitor)
 
+    def fresh_until(self, visitor: Visitor) -> float:
+        """Until when `read` gives the same answer for the same request bytes: the
+        consent cookie's expiry (an invalid one stays invalid)."""
+        value = visitor.cookies.get(self.cookie.name)
+        expiry = self.cookie.expiry(value) if value else None
+        return expiry if expiry is not None else float("inf")
+
     def _consent(self, key: tuple[str | None, str, bool]) -> Consent:
         value, mode, gpc = key
         return self.consent(self.cookie.loads(value) if value else None, mode, gpc)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import re
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 
 from ..html import tokenize as tk
@@ -159,33 +158,43 @@ class ScriptGate:
 
 class GatedDocuments:
     """Whole documents gated before, by content: the same anonymous page served to every
-    first-time visitor is gated once. A CRC-32 finds the entry and a full comparison of
-    the bytes confirms it, so a collision only costs a miss. Bounded in bytes."""
+    first-time visitor is gated once. An entry is found by the gate's key and the
+    document's length and confirmed by comparing the bytes (a memcmp that stops at the
+    first difference), so no checksum is computed over the page on every request and two
+    documents can never share an answer. A few documents are kept per length; bounded in
+    bytes."""
 
     LIMIT = 16 * 1024 * 1024
     LARGEST = 512 * 1024
+    PER_LENGTH = 4
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[object, int, int], tuple[bytes, bytes]] = {}
+        self._entries: dict[tuple[object, int], list[tuple[bytes, bytes]]] = {}
         self._size = 0
 
-    def get(self, key: object, document: bytes) -> tuple[tuple[object, int, int], bytes | None]:
-        found_key = (key, zlib.crc32(document), len(document))
-        entry = self._entries.get(found_key)
-        return found_key, entry[1] if entry is not None and entry[0] == document else None
+    def get(self, key: object, document: bytes) -> bytes | None:
+        bucket = self._entries.get((key, len(document)))
+        if bucket is not None:
+            for seen, gated in bucket:
+                if seen == document:
+                    return gated
+        return None
 
-    def put(self, key: tuple[object, int, int], document: bytes, gated: bytes) -> None:
+    def put(self, key: object, document: bytes, gated: bytes) -> None:
         if len(document) > self.LARGEST:
             return
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._size -= len(old[0]) + len(old[1])
-        self._entries[key] = (document, gated)
+        found = (key, len(document))
+        bucket = self._entries.pop(found, [])  # re-inserted last: the newest
+        bucket.append((document, gated))
         self._size += len(document) + len(gated)
+        if len(bucket) > self.PER_LENGTH:
+            old, old_gated = bucket.pop(0)
+            self._size -= len(old) + len(old_gated)
+        self._entries[found] = bucket
         while self._size > self.LIMIT:
             first = next(iter(self._entries))
-            dropped = self._entries.pop(first)
-            self._size -= len(dropped[0]) + len(dropped[1])
+            for old, old_gated in self._entries.pop(first):
+                self._size -= len(old) + len(old_gated)
 
 
 class GateStream:
@@ -219,10 +228,10 @@ class GateStream:
         if self.cache_key is None or len(document) > GatedDocuments.LARGEST:
             return self.feed(document) + self.finish()
         documents = self.gate.documents
-        key, gated = documents.get(self.cache_key, document)
+        gated = documents.get(self.cache_key, document)
         if gated is None:
             gated = self.feed(document) + self.finish()
-            documents.put(key, document, gated)
+            documents.put(self.cache_key, document, gated)
         return gated
 
     # Handler ---------------------------------------------------------------------------

@@ -93,11 +93,14 @@ class Consent:
     known: frozenset[str] = field(default_factory=frozenset)
     allowed: frozenset[str] = field(init=False)
     """The categories that may run now, computed once."""
+    refuses_any: bool = field(init=False)
+    """Some category may not run (read on every response: computed once too)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "allowed", frozenset(c for c in self.known | self.required if self._allows(c))
-        )
+        every = self.known | self.required
+        allowed = frozenset(c for c in every if self._allows(c))
+        object.__setattr__(self, "allowed", allowed)
+        object.__setattr__(self, "refuses_any", len(allowed) < len(every))
 
     @property
     def decided(self) -> bool:
@@ -115,10 +118,6 @@ class Consent:
     def allows(self, category: str) -> bool:
         """May this category run for this visitor now? Unknown categories: never."""
         return category in self.allowed
-
-    @property
-    def refuses_any(self) -> bool:
-        return len(self.allowed) < len(self.known | self.required)
 
     def categories(self) -> dict[str, bool]:
         return {name: name in self.allowed for name in sorted(self.known | self.required)}
@@ -156,6 +155,11 @@ class ConsentCookie:
         if entry is None or self._clock() - entry[1] > self.max_age:
             return None
         return entry[0]
+
+    def expiry(self, value: str) -> float | None:
+        """When a valid cookie value stops being valid (None: it is not valid now)."""
+        entry = self._verified[value]
+        return None if entry is None else entry[1] + self.max_age
 
     def _verify(self, value: str) -> tuple[ConsentState, int] | None:
         """The state and signing time of a cookie value; None if it is not ours, or not of

@@ -8,7 +8,8 @@ only ordinary tags and text; they are proven to hold no hidden state with two ch
 checks (no quoted attribute value holds `<` or `>`, and the last `<` before the hit was
 closed by a `>`). Where a check fails, ordinary tags are tokenized one by one from the
 last proven position. Inside `<svg>`/`<math>` every tag is tokenized, with a small model
-of the tree builder's foreign-content rules (integration points, break-out tags).
+of the tree builder's foreign-content rules (gatekeeper.html.foreign). What is searched
+for is compiled once per policy (gatekeeper.html.scanspec).
 
 Memory is bounded: at most one incomplete construct is held, and a tag longer than
 `MAX_TAG` is released; for a tag of interest the caller first inserts attributes that
@@ -18,104 +19,32 @@ make it inert (a parser keeps the first of repeated attributes).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Protocol
 
 from . import tokenize as tk
-from .elements import (
-    BREAKOUT,
-    MATH_TEXT,
-    NEVER_CLOSE,
-    RAW_TEXT,
-    SVG_HTML_POINTS,
-    VOID,
-    Node,
+from .elements import RAW_TEXT, VOID, Node
+from .foreign import ForeignContent
+from .scanspec import (
+    BOGUS,
+    CDATA,
+    COMMENT,
+    DATA,
+    MAX_TAG,
+    PLAINTEXT,
+    RAW,
+    SCRIPT,
+    TAIL,
+    Handler,
+    ScanSpec,
 )
 from .tokenize import Tag
 
-MAX_TAG = 64 * 1024
-
-# Modes of the scanner between constructs.
-DATA, RAW, SCRIPT, COMMENT, BOGUS, CDATA, PLAINTEXT, TAIL = range(8)
-
-
-class Handler(Protocol):
-    def start(self, data: bytes, tag: Tag, svg: bool) -> bytes | None:
-        """Replacement bytes for the tag `data[tag.start:tag.end]`, or None to keep it."""
-
-    def end(self, name: str) -> None:
-        """A watched end tag in HTML content."""
-
-    def runaway(self, name: str, svg: bool) -> bytes:
-        """Attributes to insert after the name of a tag longer than MAX_TAG."""
-
-    def quick(self) -> bool:
-        """Whether watched tags whose bytes show nothing refusable may go by unseen."""
-
-
-class ScanSpec:
-    """What a scanner looks for, compiled once: HTML start tags handed to the handler,
-    SVG start tags handed to it, and HTML end tags reported to it."""
-
-    def __init__(self, html: Iterable[str], svg: Iterable[str], ends: Iterable[str]) -> None:
-        self.html = frozenset(html)
-        self.svg = frozenset(svg)
-        self.ends = frozenset(ends)
-        names = sorted(self.html | RAW_TEXT | {"script", "plaintext", "svg", "math"})
-        alternation = b"|".join(re.escape(n.encode()) for n in names)
-        ends_alt = b"|".join(re.escape(n.encode()) for n in sorted(self.ends)) or b"(?!)"
-        self.candidates = re.compile(
-            rb"<(?:" + alternation + rb")[\t\n\x0c\r />]|<[!?]"
-            rb"|</(?:" + ends_alt + rb")[\t\n\x0c\r />]|</(?![a-z])"
-        )
-        # The same search, except that it passes over watched tags a handler may call
-        # harmless by their bytes alone (see `Handler.quick`): well-formed, no URL that
-        # could name another host, no consent marks. Most tags of a page are those, and
-        # the regex skips them without a Python step each.
-        stateful = RAW_TEXT | {"script", "plaintext", "svg", "math"}
-        kept = self.html & QUICK_EXCLUDED
-        quick = sorted(self.html - stateful - QUICK_EXCLUDED)
-        always = b"|".join(re.escape(n.encode()) for n in sorted(stateful | kept))
-        quick_alt = b"|".join(re.escape(n.encode()) for n in quick) or b"(?!)"
-        self.quick = re.compile(
-            rb"<(?:" + always + rb")[\t\n\x0c\r />]"
-            rb"|<(?:" + quick_alt + rb")(?!" + _SAFE_TAG_BODY + rb">)[\t\n\x0c\r />]"
-            rb"|<[!?]|</(?:" + ends_alt + rb")[\t\n\x0c\r />]|</(?![a-z])"
-        )
-
-
-# Watched tags never passed over by the quick search: they change what later tags mean.
-QUICK_EXCLUDED = frozenset({"base", "video", "audio", "picture"})
-# The attributes of a well-formed tag (as a WHATWG tokenizer reads it: the first `>`
-# ends it) whose values hold no `//`, `\`, `:`, `&`, tab or line break — so no URL in it
-# can leave the page's host — and no consent marks (data-consent, data-tcf-*). Matched
-# on the lower-cased copy.
-_WS = rb"[\t\n\x0c\r ]"
-_SAFE_DQ = rb'"(?:[^"<>&:\\\t\n\r\x0c/]|/(?!/))*+"'
-_SAFE_SQ = rb"'(?:[^'<>&:\\\t\n\r\x0c/]|/(?!/))*+'"
-_SAFE_UNQUOTED = rb"(?:[^\t\n\x0c\r \"'=<>`&:\\/]|/(?![/>]))++"
-_SAFE_TAG_BODY = (
-    rb"(?:" + _WS + rb"++(?!data-(?:consent|tcf))[a-z_][-a-z0-9_.]*+"
-    rb"(?:"
-    + _WS
-    + rb"*+="
-    + _WS
-    + rb"*+(?:"
-    + _SAFE_DQ
-    + rb"|"
-    + _SAFE_SQ
-    + rb"|"
-    + _SAFE_UNQUOTED
-    + rb"))?)*+"
-    + _WS
-    + rb"*+/?"
-)
+__all__ = ["MAX_TAG", "Handler", "ScanSpec", "Scanner"]
 
 # A `=` opening a quoted value that holds `<` or `>`: the one way a tag hides markup.
 _HIDING = re.compile(rb"""=[\t\n\x0c\r ]*+(?:"[^"<>]*+[<>]|'[^'<>]*+[<>])""")
 
 
-class Scanner:
+class Scanner(ForeignContent):
     """Feed chunks, get bytes; any chunking gives the same bytes as the whole document."""
 
     def __init__(self, spec: ScanSpec, handler: Handler) -> None:
@@ -394,140 +323,6 @@ class Scanner:
         out.append(data[pos:end])
         self.mode = DATA
         return end
-
-    # Foreign content: every tag tokenized ----------------------------------------------
-
-    def _foreign(self, data: bytes, low: bytes, pos: int, out: list[bytes], final: bool) -> int:
-        while self.stack:
-            lt = data.find(b"<", pos)
-            if lt < 0:
-                out.append(data[pos:])
-                return len(data)
-            out.append(data[pos:lt])
-            pos = lt
-            head = low[lt : lt + 9]
-            if not final and (
-                len(head) < 2
-                or head == b"</"
-                or (len(head) < 4 and b"<!--".startswith(head))
-                or (len(head) < 9 and b"<![cdata[".startswith(head))
-            ):
-                return -1 - lt
-            second = head[1:2]
-            if second.isalpha() or (second == b"/" and head[2:3].isalpha()):
-                tag = tk.read_tag(data, lt)
-                if tag is None:
-                    name = tk._lower(tk._NAME.match(data, lt).group(1))  # type: ignore[union-attr]
-                    svg = self.stack[-1].ns == "svg" and not self.stack[-1].html_rules
-                    return self._incomplete(data, lt, out, final, name, second == b"/", svg)
-                if tag.is_end:
-                    self._foreign_end(tag.name)
-                    out.append(data[tag.start : tag.end])
-                elif not self._foreign_start(data, tag, out):
-                    return lt  # broke out of foreign content: HTML content from here
-                pos = tag.end
-                if self.mode != DATA:
-                    return pos
-            elif head.startswith(b"<!--"):
-                out.append(data[lt : lt + 4])
-                self.mode, self.fresh = COMMENT, True
-                return lt + 4
-            elif head == b"<![cdata[" and not self.stack[-1].html_rules:
-                out.append(data[lt : lt + 9])
-                self.mode = CDATA
-                return lt + 9
-            elif second in (b"!", b"?", b"/"):
-                if head.startswith(b"</>"):
-                    out.append(b"</>")
-                    pos = lt + 3
-                    continue
-                return self._bogus(data, lt, out)
-            else:
-                out.append(b"<")
-                pos = lt + 1
-        return pos
-
-    def _uses_html_rules(self, name: str) -> bool:
-        top = self.stack[-1]
-        if top.html_rules:
-            return True
-        if top.ns == "math":
-            return (top.name in MATH_TEXT and name not in ("mglyph", "malignmark")) or (
-                top.name == "annotation-xml" and name == "svg"
-            )
-        return False
-
-    def _pop_to_html(self) -> None:
-        while self.stack and not (
-            self.stack[-1].html_rules
-            or (self.stack[-1].ns == "math" and self.stack[-1].name in MATH_TEXT)
-        ):
-            self.stack.pop()
-
-    def _foreign_start(self, data: bytes, tag: Tag, out: list[bytes]) -> bool:
-        """A start tag inside svg/math; False when it ends foreign content unprocessed."""
-        name = tag.name
-        if not self._uses_html_rules(name):
-            if name in BREAKOUT or (
-                name == "font" and any(a.name in ("color", "face", "size") for a in tag.attrs(data))
-            ):
-                self._pop_to_html()
-                if not self.stack:
-                    return False
-            else:
-                ns = self.stack[-1].ns
-                svg = ns == "svg"
-                replaced = (
-                    self.handler.start(data, tag, True) if svg and name in self.spec.svg else None
-                )
-                out.append(data[tag.start : tag.end] if replaced is None else replaced)
-                if not tag.self_closing(data):
-                    self.stack.append(Node(name, ns, self._html_point(data, tag, ns)))
-                return True
-        self._html_tag(data, tag, out)
-        return True
-
-    @staticmethod
-    def _html_point(data: bytes, tag: Tag, ns: str) -> bool:
-        if ns == "svg":
-            return tag.name in SVG_HTML_POINTS
-        if tag.name != "annotation-xml":
-            return False
-        encoding = tag.first(data).get("encoding")
-        value = tk.decode_attr(encoding.raw(data)).lower() if encoding else ""
-        return value in ("text/html", "application/xhtml+xml")
-
-    def _foreign_end(self, name: str) -> None:
-        stack = self.stack
-        if stack[-1].ns != "html":
-            # The rules for foreign content: close the nearest foreign element of that
-            # name, up to the first HTML element.
-            if name in ("br", "p"):
-                self._pop_to_html()
-                return
-            i = len(stack) - 1
-            while True:
-                if stack[i].name == name:
-                    del stack[i:]
-                    return
-                i -= 1
-                if i < 0 or stack[i].ns == "html":
-                    break
-        elif name in self.spec.ends:
-            self.handler.end(name)
-        # The rules for HTML content: the nearest HTML element of that name, unless a
-        # special element comes first.
-        for i in range(len(stack) - 1, -1, -1):
-            node = stack[i]
-            if node.ns == "html" and node.name == name:
-                del stack[i:]
-                return
-            if node.special:
-                return
-        # Past the outermost svg/math: an element the scanner did not follow. Taken to be
-        # open (an author's missing `</svg>`), unless that name can never be.
-        if name not in NEVER_CLOSE:
-            stack.clear()
 
     # The rest of a runaway tag ---------------------------------------------------------
 

@@ -125,14 +125,31 @@ def test_a_whole_document_seen_before_is_answered_from_the_cache_byte_for_byte()
     assert b'data-gk-src="/b.js"' in gated(changed)  # another document: gated afresh
 
 
-def test_a_checksum_collision_is_a_miss_never_another_documents_answer():
-    import zlib
-
+def test_documents_of_the_same_length_never_share_an_answer():
     from gatekeeper.consent.gate import GatedDocuments
 
     documents = GatedDocuments()
     mine, theirs = b"<p>mine</p>", b"<p>them</p>"
-    # Plant `theirs` under the key `mine` would have, as a CRC-32 collision would.
-    documents._entries[("k", zlib.crc32(mine), len(mine))] = (theirs, b"their answer")
-    _, answer = documents.get("k", mine)
-    assert answer is None
+    assert len(mine) == len(theirs)
+    documents.put("k", theirs, b"their answer")
+    assert documents.get("k", mine) is None
+    documents.put("k", mine, b"my answer")
+    assert documents.get("k", mine) == b"my answer"
+    assert documents.get("k", theirs) == b"their answer"
+    assert documents.get("other key", mine) is None
+
+
+def test_the_documents_cache_stays_within_its_bytes():
+    from gatekeeper.consent.gate import GatedDocuments
+
+    documents = GatedDocuments()
+    documents.LIMIT = 1000
+    for i in range(100):
+        page = b"<p>%03d</p>" % i + b"x" * (i * 3)
+        documents.put("k", page, page)
+    assert documents._size <= 1000
+    last = b"<p>099</p>" + b"x" * 297
+    assert documents.get("k", last) == last
+    for i in range(10):  # many documents of one length: only the newest few are kept
+        documents.put("same", b"%05d" % i, b"")
+    assert len(documents._entries[("same", 5)]) == GatedDocuments.PER_LENGTH
