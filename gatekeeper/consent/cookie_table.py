@@ -41,8 +41,6 @@ NOT_SEEN = "\u2014"  # a declared cookie the app has not been seen setting: life
 
 def localised_lifetime(found: tuple[int, str] | str | None, messages: Catalogue) -> str:
     """A lifetime (`span()`) in the catalogue's language; "—" when it is not known."""
-    if found == "":
-        return NOT_SEEN
     if found is None:
         return messages.gettext("Until the browser is closed")
     if not isinstance(found, tuple):
