@@ -9,13 +9,14 @@ filling a fragment is one C-level `%` with the values in slot order.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from operator import itemgetter
 
 NONCE_SLOT = ' nonce="__gk_nonce__"'
 NEXT_SLOT = "__gk_next__"
 NEXT_QUERY_SLOT = "__gk_next_q__"  # the same, inside a URL's query (percent-encoded)
 TOKEN_SLOT = "__gk_token__"
+TCF_STATE_SLOT = "__gk_tcf_state__"  # the visitor's TCF state element (notices/tcf.py)
 
 # Slot name -> its marker in rendered markup. `nonce` is the whole attribute, so a
 # response without a nonce gets no attribute at all.
@@ -24,6 +25,7 @@ SLOTS: Mapping[str, bytes] = {
     "next": NEXT_SLOT.encode(),
     "next_q": NEXT_QUERY_SLOT.encode(),
     "token": TOKEN_SLOT.encode(),
+    "tcf_state": TCF_STATE_SLOT.encode(),
 }
 _BY_MARKER = {marker: name for name, marker in SLOTS.items()}
 _MARKERS = re.compile(b"|".join(re.escape(m) for m in sorted(_BY_MARKER, key=len, reverse=True)))
@@ -50,6 +52,27 @@ class Fragment:
         self._set_names(tuple(names))
         self.plain = markup if not names else None
 
+    @classmethod
+    def literal(cls, markup: bytes) -> Fragment:
+        """Markup with no slots, whatever it contains (bytes from a visitor's state, where
+        a slot marker must stay text)."""
+        fragment = cls.__new__(cls)
+        fragment.template = markup.replace(b"%", b"%%")
+        fragment._set_names(())
+        fragment.plain = markup
+        return fragment
+
+    @classmethod
+    def joined(cls, fragments: Iterable[Fragment]) -> Fragment:
+        """The fragments one after the other, as one."""
+        parts = [f for f in fragments if f.template]
+        fragment = cls.__new__(cls)
+        fragment.template = b"".join(f.template for f in parts)
+        fragment._set_names(tuple(name for f in parts for name in f.names))
+        plains = [f.plain for f in parts]
+        fragment.plain = b"".join(plains) if None not in plains else None  # type: ignore[arg-type]
+        return fragment
+
     def _set_names(self, names: tuple[str, ...]) -> None:
         self.names = names
         # itemgetter picks every slot's value at C speed; with one name it returns the
@@ -57,13 +80,7 @@ class Fragment:
         self._get = itemgetter(*names) if names else None
 
     def __add__(self, other: Fragment) -> Fragment:
-        joined = Fragment.__new__(Fragment)
-        joined.template = self.template + other.template
-        joined._set_names(self.names + other.names)
-        joined.plain = (
-            self.plain + other.plain if self.plain is not None and other.plain is not None else None
-        )
-        return joined
+        return Fragment.joined((self, other))
 
     def __bool__(self) -> bool:
         return bool(self.template)

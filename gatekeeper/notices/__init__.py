@@ -1,20 +1,22 @@
 """The notices: every piece of markup gatekeeper puts into a page, in one package.
 
 Each notice source (the notification bar, the consent banner, the adblock notice, the
-offline notice) implements `NoticeSource`: given the `Page` being served, its `Parts` or
-None. Sources render their templates once per policy, language and variant into
-`Fragment`s; per page they pick one and fill its few slots. `Notices` (compose.py) joins
-the sources' parts into the `Snippets` the HTML injector splices in, placing each part in
-its region of the page (see "Where notices go" in compose.py). The block page is a whole
-page of its own (block.py).
+offline notice) implements `NoticeSource`: for the `Page` being served, its `variant`
+(everything its markup depends on but the per-view slots, or None when it has nothing for
+the page), and for a variant its `Parts`, `Fragment`s rendered once per policy, language
+and variant. `Notices` (compose.py) joins the parts of every combination of variants once,
+placing each in its region of the page (see "Where notices go" in compose.py); per page it
+looks the combination up and fills its few slots. The block page is a whole page of its
+own (block.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..html.fragment import EMPTY, Fragment
 from ..i18n import builtin
 from ..visitor import Visitor
 
@@ -37,14 +39,14 @@ UI: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Parts:
-    """One source's contribution to a page, slots filled."""
+    """One source's contribution to a page, slots unfilled."""
 
-    head: bytes = b""
-    top: bytes = b""
+    head: Fragment = EMPTY
+    top: Fragment = EMPTY
     """The top region, first in the body: the bar (in the page flow) and what hangs below it."""
-    body: bytes = b""
+    body: Fragment = EMPTY
     """The bottom region (the dock): notices stacked on the viewport's bottom edge."""
-    tail: bytes = b""
+    tail: Fragment = EMPTY
     """After the dock, at the end of the body: what is no notice (the adblock baits)."""
 
 
@@ -70,7 +72,17 @@ class Page:
 
 
 class NoticeSource(Protocol):
-    def parts(self, page: Page) -> Parts | None: ...
+    def variant(self, page: Page) -> Hashable | None:
+        """What this source's markup for the page depends on, besides the slots (a small
+        hashable value), or None when it puts nothing in the page. Called once per page
+        view: a source with per-view state (the adblock view) opens it here and puts its
+        slot values in `page.values`."""
+        ...
+
+    def render(self, variant: Any) -> Parts:
+        """The markup of a variant `variant` returned; called once per combination of
+        every source's variants, then remembered."""
+        ...
 
 
 __all__ = ["DISMISSED_COOKIE", "UI", "NoticeSource", "Page", "Parts"]

@@ -10,8 +10,7 @@ banner; the baits after the dock (they are no notice).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..html.fragment import TOKEN_SLOT, Fragment
 from ..html.render import Renderer
@@ -19,8 +18,7 @@ from ..policy import Policy
 from . import UI, Page, Parts
 
 
-@dataclass(frozen=True, slots=True)
-class AdblockView:
+class AdblockView(NamedTuple):
     """One page view's detection: its token and how the notice starts out."""
 
     token: bytes
@@ -76,13 +74,12 @@ class AdblockNotice:
                         ).encode()
                     )
 
-    def parts(self, page: Page) -> Parts | None:
+    def variant(self, page: Page) -> tuple[str, bool, bool] | None:
         view = self.views.open(page)
         if view is None:
             return None
-        values = page.values
-        values["token"] = view.token
-        fragment = self.rendered[
-            (page.visitor.language, view.visible, view.quiet and not self.wall)
-        ]
-        return Parts(body=fragment.fill(values), tail=self.baits.fill(values))
+        page.values["token"] = view.token
+        return (page.visitor.language, view.visible, view.quiet and not self.wall)
+
+    def render(self, variant: tuple[str, bool, bool]) -> Parts:
+        return Parts(body=self.rendered[variant], tail=self.baits)

@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..html.fragment import Fragment
+from ..html.fragment import EMPTY, Fragment
 from ..html.render import Renderer
 from ..memo import Memo
 from ..policy import Policy
@@ -119,26 +119,32 @@ class ConsentBanner:
         text = json.dumps(data, sort_keys=True).replace("<", "\\u003c")
         return Fragment(self._mode_template.render(defaults=Markup(text)).encode())
 
-    def parts(self, page: Page) -> Parts | None:
+    def variant(self, page: Page) -> tuple[str, str, frozenset[str], bool, bool] | None:
         consent: Any = page.visitor.consent
         if consent is None:
             return None
-        values = page.values
-        decided: bool = consent.decided
-        mode: str = consent.mode
-        allowed: frozenset[str] = consent.allowed
-        gpc = gpc_honoured(consent)
-        language = page.visitor.language
-        head = self._mode_scripts[(allowed, decided)].fill(values) if self.keys else b""
-        dialog = self._dialogs[(language, mode, allowed, decided, gpc)].fill(values)
+        return (
+            page.visitor.language,
+            consent.mode,
+            consent.allowed,
+            consent.decided,
+            gpc_honoured(consent),
+        )
+
+    def render(self, variant: tuple[str, str, frozenset[str], bool, bool]) -> Parts:
+        language, mode, allowed, decided, gpc = variant
+        head = self._mode_scripts[(allowed, decided)] if self.keys else EMPTY
+        dialog = self._dialogs[variant]
         # Opt-out places get no first layer: everything runs until refused, and the
         # "Do not sell or share" link is always there.
         if decided or mode == OPT_OUT:
-            body = self.reopen[(language, mode, gpc, False)].fill(values) + dialog
+            body = Fragment.joined((self.reopen[(language, mode, gpc, False)], dialog))
         else:
-            body = (
-                self.first_layer[(language, mode, gpc)].fill(values)
-                + self.reopen[(language, mode, gpc, True)].fill(values)
-                + dialog
+            body = Fragment.joined(
+                (
+                    self.first_layer[(language, mode, gpc)],
+                    self.reopen[(language, mode, gpc, True)],
+                    dialog,
+                )
             )
         return Parts(head=head, body=body)

@@ -45,7 +45,9 @@ class NotificationBar:
         self._by_place = any(note.countries for note in notes)
         self._by_path = any(note.paths for note in notes)
         self._dismissible = any(note.dismissible for note in notes)
-        self._bars: Memo[tuple[object, ...], Fragment | None] = Memo(self._bar, 4096)
+        self._selections: Memo[tuple[object, ...], tuple[str, tuple[str, ...]] | None] = Memo(
+            self._selection, 4096
+        )
         self.rendered: dict[tuple[str, str], Fragment] = {}
         self.wrappers: dict[str, tuple[bytes, bytes]] = {}
         for language in languages:
@@ -91,9 +93,11 @@ class NotificationBar:
             chosen.append(note)
         return chosen
 
-    def parts(self, page: Page) -> Parts | None:
+    def variant(self, page: Page) -> tuple[str, tuple[str, ...]] | None:
+        """The language and the ids of the notifications the page shows, if any: the
+        same bar for every page and visitor that selects the same ones."""
         visitor = page.visitor
-        bar = self._bars[
+        return self._selections[
             (
                 page.day,
                 visitor.language,
@@ -102,10 +106,8 @@ class NotificationBar:
                 visitor.cookies.get(DISMISSED_COOKIE) if self._dismissible else None,
             )
         ]
-        return Parts(top=bar.fill(page.values)) if bar is not None else None
 
-    def _bar(self, key: tuple[object, ...]) -> Fragment | None:
-        """The bar for one combination of what selections depend on, rendered once."""
+    def _selection(self, key: tuple[object, ...]) -> tuple[str, tuple[str, ...]] | None:
         day, language, places, path, dismissed = key
         notes = self._select(
             day,  # type: ignore[arg-type]
@@ -114,13 +116,20 @@ class NotificationBar:
             language,  # type: ignore[arg-type]
             dismissed_ids(dismissed),  # type: ignore[arg-type]
         )
-        if not notes:
-            return None
-        opening, closing = self.wrappers[language]  # type: ignore[index]
-        bar = Fragment(opening)
-        for note in notes:
-            bar = bar + self.rendered[(note.id, language)]  # type: ignore[index]
-        return bar + Fragment(closing)
+        return (language, tuple(note.id for note in notes)) if notes else None  # type: ignore[return-value]
+
+    def render(self, variant: tuple[str, tuple[str, ...]]) -> Parts:
+        language, ids = variant
+        opening, closing = self.wrappers[language]
+        return Parts(
+            top=Fragment.joined(
+                (
+                    Fragment(opening),
+                    *(self.rendered[(note_id, language)] for note_id in ids),
+                    Fragment(closing),
+                )
+            )
+        )
 
     async def dismiss(self, request: Request) -> Response:
         """POST {prefix}/notifications/dismiss: remember a dismissal in a necessary cookie."""

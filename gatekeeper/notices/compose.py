@@ -14,14 +14,17 @@ Where notices go (the layout regions; gatekeeper.css holds the rules):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from ..html.fragment import Fragment
 from ..html.render import Renderer
+from ..memo import Memo
 from . import NoticeSource, Page
 
-DOCK_OPEN = b'<div class="gk-dock" data-gk-region="bottom">'
-DOCK_CLOSE = b"</div>"
+DOCK_OPEN = Fragment(b'<div class="gk-dock" data-gk-region="bottom">')
+DOCK_CLOSE = Fragment(b"</div>")
+
+_Composed = tuple[Fragment, Fragment, Fragment] | None
 
 
 class Notices:
@@ -41,30 +44,40 @@ class Notices:
             for language in languages
         }
         self.script = Fragment(renderer.render("scripts.html", "en", js_url=js_url).encode())
+        # Every combination of variants seen, joined once: a page view looks its
+        # combination up and fills three fragments.
+        self._composed: Memo[tuple[Hashable, ...], _Composed] = Memo(self._compose, 512)
 
     def compose(self, page: Page) -> tuple[bytes, bytes, bytes] | None:
         """(head, top, body) for the page, or None when no notice applies."""
-        head: list[bytes] = []
-        top: list[bytes] = []
-        dock: list[bytes] = []
-        tail: list[bytes] = []
-        for source in self.sources:
-            parts = source.parts(page)
-            if parts is not None:
-                if parts.head:
-                    head.append(parts.head)
-                if parts.top:
-                    top.append(parts.top)
-                if parts.body:
-                    dock.append(parts.body)
-                if parts.tail:
-                    tail.append(parts.tail)
-        if not top and not dock and not tail:
+        composed = self._composed[
+            (page.visitor.language, *[source.variant(page) for source in self.sources])
+        ]
+        if composed is None:
             return None
         values = page.values
-        body = DOCK_OPEN + b"".join(dock) + DOCK_CLOSE if dock else b""
+        head, top, body = composed
+        return head.fill(values), top.fill(values), body.fill(values)
+
+    def _compose(self, key: tuple[Hashable, ...]) -> _Composed:
+        language, variants = key[0], key[1:]
+        head: list[Fragment] = [self.head[language]]  # type: ignore[index]
+        top: list[Fragment] = []
+        dock: list[Fragment] = []
+        tail: list[Fragment] = []
+        for source, variant in zip(self.sources, variants, strict=True):
+            if variant is None:
+                continue
+            parts = source.render(variant)
+            head.append(parts.head)
+            top.append(parts.top)
+            dock.append(parts.body)
+            tail.append(parts.tail)
+        if not any(top) and not any(dock) and not any(tail):
+            return None
+        body = [DOCK_OPEN, *dock, DOCK_CLOSE] if any(dock) else []
         return (
-            self.head[page.visitor.language].fill(values) + b"".join(head),
-            b"".join(top),
-            body + b"".join(tail) + self.script.fill(values),
+            Fragment.joined(head),
+            Fragment.joined(top),
+            Fragment.joined([*body, *tail, self.script]),
         )

@@ -20,10 +20,13 @@ class OfflineNotice:
             language: Parts(
                 top=Fragment(
                     renderer.render("offline.html", language, notice=policy.offline_notice).encode()
-                ).fill({})
+                )
             )
             for language in policy.languages.available
         }
 
-    def parts(self, page: Page) -> Parts | None:
-        return self.rendered[page.visitor.language]
+    def variant(self, page: Page) -> str:
+        return page.visitor.language
+
+    def render(self, variant: str) -> Parts:
+        return self.rendered[variant]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from ..html.fragment import Fragment
+from ..html.fragment import TCF_STATE_SLOT, Fragment
 from ..html.render import Renderer
 from ..policy import Policy
 from ..tcf.notice import UI
@@ -61,6 +61,7 @@ class TcfNotice:
             "ui": UI,
         }
         self.script = Fragment(renderer.render("tcf_scripts.html", "en", js_url=js_url).encode())
+        self._state_slot = Fragment(TCF_STATE_SLOT.encode())
         self._edition: Edition | None = None
         self._notices: dict[str, Fragment] = {}
         self._notice(self.default)  # rendered now: a template error stops the start
@@ -80,13 +81,22 @@ class TcfNotice:
             self._edition = edition
         return self._notices.get(language) or self._notices[self.default]
 
-    def parts(self, page: Page) -> Parts | None:
-        base = self.banner.parts(page)
+    def variant(self, page: Page) -> tuple[object, ...] | None:
+        base = self.banner.variant(page)
         if base is None:
             return None
         flow = self.flow
         state = flow.page_state(page.visitor)
-        head = base.head + flow.state_bytes(state) + self.script.fill(page.values)
-        if state.notice_shown:
-            return Parts(head=head, body=self._notice(page.visitor.language).fill(page.values))
+        # The state element is the visitor's own (their TC string): a slot, so the
+        # composed notices stay one per kind of state, not one per visitor.
+        page.values["tcf_state"] = flow.state_bytes(state)
+        return (base, state.notice_shown, flow.current)
+
+    def render(self, variant: tuple[object, ...]) -> Parts:
+        base_variant, notice_shown, _ = variant
+        base = self.banner.render(base_variant)  # type: ignore[arg-type]
+        head = Fragment.joined((base.head, self._state_slot, self.script))
+        if notice_shown:
+            language = base_variant[0]  # type: ignore[index]
+            return Parts(head=head, body=self._notice(language))
         return Parts(head=head, top=base.top, body=base.body)

@@ -316,6 +316,22 @@ async def test_one_purpose_and_one_objection_through_the_vendor_list_page(app, s
     assert ("categories", "video") in ticked
 
 
+async def test_visitors_in_the_same_kind_of_state_each_get_their_own_tc_string(app):
+    # Pages of visitors whose choices look alike to every notice share their composed
+    # markup; the state element in it is still each visitor's own.
+    strings = []
+    async with Session(app, "DE") as first, Session(app, "DE") as second:
+        for visitor, vendors in ((first, {"vendor__all": True}), (second, {"vendor__755": True})):
+            form = Form((await visitor.get(f"{PREFERENCES}?next=/article")).text)
+            fields = form.post("save", purpose__1=True, categories__video=True, **vendors)
+            assert (await visitor.post(data=fields)).status_code == 303
+        for visitor in (first, second, first):
+            state = state_of((await visitor.get("/article")).text)
+            assert state["tcString"] == visitor.cookies["euconsent-v2"]
+            strings.append(state["tcString"])
+    assert strings[0] != strings[1] and strings[0] == strings[2]
+
+
 async def test_in_place_the_answer_carries_the_cmp_state_and_the_tags_verdicts(app, site):
     async with Session(app, "DE") as visitor:
         response = await visitor.post(
