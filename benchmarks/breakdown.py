@@ -105,7 +105,7 @@ def steps(gatekeeper: Gatekeeper, case: Case) -> list[Step]:
     def inject() -> object:
         gate = consent.transform(visitor, scope) if consent is not None else None
         snippets = Snippets(head, top, (gate,) if gate is not None else (), body)
-        return Injection(message, snippets, plan.max_hold).first(bodies[0])
+        return Injection(message, snippets, plan.max_hold, plan.placements).first(bodies[0])
 
     out.append(("injector", 1, lambda: (response_verdict(headers), inject())))
     return out

@@ -303,7 +303,7 @@ class Visit:
         if snippets is None:
             self.passing = True
             return start
-        self.injection = Injection(start, snippets, plan.max_hold)
+        self.injection = Injection(start, snippets, plan.max_hold, plan.placements)
         return start
 
     def _snippets(self, status: int, headers: Headers, verdict: int) -> Snippets | None:

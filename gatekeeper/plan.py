@@ -40,6 +40,7 @@ from .geo.anonymous import AnonymousReader, open_anonymous
 from .geoblock import BlockCounter, CountryRules, Refusal
 from .html.assets import Assets
 from .html.render import Renderer
+from .html.splice import Placements
 from .http import CookieJar
 from .language import LanguageNegotiator
 from .limits import Limits
@@ -220,6 +221,7 @@ class Plan:
         self.visitors = Visitors(self.identifier, self.readers, tuple(until), tuple(stamps))
         self.next_values: Mapping[tuple[str, bytes], tuple[bytes, bytes]] = Memo(_next_values, 4096)
         self.max_hold = 64 * 1024
+        self.placements = Placements()  # where snippets go in pages served before
 
     @staticmethod
     def _gvl(policy: Policy, resources: Resources) -> GvlFile | None:

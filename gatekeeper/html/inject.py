@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatekeeper.html.csp import csp_nonce
 from gatekeeper.html.headers import directive_names, modified_headers
-from gatekeeper.html.splice import Splice, splice_document
+from gatekeeper.html.splice import Placements, Splice, splice_document
 from gatekeeper.html.stream import AfterBodyOpen, Transform
 
 __all__ = [
@@ -82,10 +82,17 @@ SnippetProvider: TypeAlias = Callable[[Scope, ResponseHead], Snippets | None]
 class Injection:
     """One response's body on its way through the snippets' transforms and splice."""
 
-    __slots__ = ("chain", "done", "max_hold", "snippets", "splice", "start")
+    __slots__ = ("chain", "done", "max_hold", "placements", "snippets", "splice", "start")
 
-    def __init__(self, start: Message, snippets: Snippets, max_hold: int) -> None:
+    def __init__(
+        self,
+        start: Message,
+        snippets: Snippets,
+        max_hold: int,
+        placements: Placements | None = None,
+    ) -> None:
         self.start = start
+        self.placements = placements
         self.snippets = snippets
         self.max_hold = max_hold
         self.chain = snippets.transforms
@@ -123,7 +130,9 @@ class Injection:
             out: Message = {"type": "http.response.body", "body": body, "more_body": True}
         else:
             self.done = True
-            body = splice_document(chunk, snippets.head, snippets.body, snippets.top)
+            body = splice_document(
+                chunk, snippets.head, snippets.body, snippets.top, self.placements
+            )
             length = None if start.get("trailers", False) else len(body)
             headers = modified_headers(start["headers"], length, snippets.personalised)
             out = {"type": "http.response.body", "body": body, "more_body": False}
@@ -152,6 +161,7 @@ class HTMLInjector:
         self.app = app
         self.provider = provider
         self.max_hold = max_hold
+        self.placements = Placements()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "HEAD":
@@ -236,7 +246,9 @@ class _Responder:
             self.passing = True
             return message
         self.held = message
-        self.injection = Injection(message, snippets, self.injector.max_hold)
+        self.injection = Injection(
+            message, snippets, self.injector.max_hold, self.injector.placements
+        )
         return None
 
 

@@ -21,7 +21,7 @@ import re
 
 from .stream import after_body_open
 
-__all__ = ["Splice", "splice_document"]
+__all__ = ["Placements", "Splice", "splice_document"]
 
 _DELIMITERS = frozenset(b"\t\n\x0c\r />")  # what may follow a tag name
 _SPACE = frozenset(b"\t\n\x0c\r ")
@@ -160,27 +160,76 @@ def _head_position(document: bytes) -> int:
     return _tag_end(document, end, _IN_TAG)[0]
 
 
-def splice_document(document: bytes, head: bytes, body: bytes, top: bytes = b"") -> bytes:
+Places = tuple[int, int, int]
+"""Where the top, head and body snippets go in a whole document (-1: no such tag)."""
+
+
+def _places(document: bytes) -> Places:
+    return after_body_open(document), _head_position(document), _rfind_close_body(document)
+
+
+class Placements:
+    """The places of whole documents spliced before: a site serves the same page to many
+    visitors, and only the snippets differ between them. An entry is found by the
+    document's length and confirmed by comparing the bytes (a memcmp, far cheaper than
+    the searches), so two documents never share places. Bounded in bytes."""
+
+    LIMIT = 8 * 1024 * 1024
+    LARGEST = 512 * 1024
+    PER_LENGTH = 4
+
+    def __init__(self) -> None:
+        self._entries: dict[int, list[tuple[bytes, Places]]] = {}
+        self._size = 0
+
+    def of(self, document: bytes) -> Places:
+        size = len(document)
+        bucket = self._entries.get(size)
+        if bucket is not None:
+            for seen, places in bucket:
+                if seen == document:
+                    return places
+        places = _places(document)
+        if size <= self.LARGEST and type(document) is bytes:  # kept: never mutated
+            bucket = self._entries.pop(size, [])  # re-inserted last: the newest
+            bucket.append((document, places))
+            self._size += size
+            if len(bucket) > self.PER_LENGTH:
+                self._size -= len(bucket.pop(0)[0])
+            self._entries[size] = bucket
+            while self._size > self.LIMIT:
+                for old, _ in self._entries.pop(next(iter(self._entries))):
+                    self._size -= len(old)
+        return places
+
+
+def splice_document(
+    document: bytes,
+    head: bytes,
+    body: bytes,
+    top: bytes = b"",
+    placements: Placements | None = None,
+) -> bytes:
     """Insert the snippets into a whole document (what streaming produces, in one go),
     copying it once. `top` goes where `AfterBodyOpen` would put it (the end of the
-    document when it has no body tag)."""
+    document when it has no body tag). `placements` remembers documents seen before."""
+    if not (head or body or top):
+        return document
+    at_top, at_head, at_body = placements.of(document) if placements else _places(document)
+    if top and at_top < 0:
+        # No body tag: the top snippet ends the document and is spliced like the app's
+        # markup, as streaming does.
+        document, top = document + top, b""
+        at_head, at_body = _head_position(document), _rfind_close_body(document)
     points: list[tuple[int, int, bytes]] = []
     if top:
-        at_top = after_body_open(document)
-        if at_top < 0:
-            # No body tag: the top snippet ends the document and is spliced like the
-            # app's markup, as streaming does.
-            document, top = document + top, b""
-        else:
-            points.append((at_top, 1, top))
+        points.append((at_top, 1, top))
     if head:
-        at_head = _head_position(document)
         if at_head < 0:
             body = head + body  # neither <head> nor <body>: it goes with the body snippet
         else:
             points.append((at_head, 0, head))
     if body:
-        at_body = _rfind_close_body(document)
         points.append((at_body if at_body >= 0 else len(document), 2, body))
     if not points:
         return document

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, StreamingResponse
 
 from gatekeeper.html import HTMLInjector, ResponseHead, Snippets
 from gatekeeper.html.inject import splice_document
+from gatekeeper.html.splice import Placements
 
 Message = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
@@ -245,6 +246,33 @@ async def test_single_message_document(name: str) -> None:
     document, expected = DOCUMENTS[name]
     assert splice_document(document, H, B) == expected
     assert body_of(await inject([document])) == expected
+
+
+def test_remembered_places_serve_only_the_same_document() -> None:
+    placements = Placements()
+    for _ in range(2):  # the second round answers from what the first remembered
+        for document, expected in DOCUMENTS.values():
+            assert splice_document(bytes(document), H, B, b"", placements) == expected
+            top = splice_document(document, H, B, b"<nav>", placements)
+            assert top == splice_document(document, H, B, b"<nav>")
+    # Documents of one length, each with its own places.
+    one, two = b"<head></head><body>abc</body>", b"<body>abc</body><head></head>"
+    assert len(one) == len(two)
+    assert (
+        splice_document(one, H, B, b"", placements)
+        == b"<head>" + H + b"</head><body>abc" + B + b"</body>"
+    )
+    assert (
+        splice_document(two, H, B, b"", placements)
+        == H + b"<body>abc" + B + b"</body><head></head>"
+    )
+    # A buffer that can change afterwards is not remembered.
+    buffer = bytearray(b"<head></head><body>x</body>")
+    splice_document(buffer, H, B, b"", placements)  # type: ignore[arg-type]
+    buffer[:] = b"<body>x</body><head></head>"
+    assert splice_document(bytes(buffer), H, B, b"", placements) == splice_document(
+        bytes(buffer), H, B
+    )
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
