@@ -29,6 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from ..memo import Memo
 from ..shared import SharedStore, SharedUnavailable
 from .stats import VerdictCounts, day_of, path_group
 from .token import ViewClaim, ViewTokens
@@ -64,13 +65,14 @@ class Detector:
         self.counts = counts
         self.shared = shared
         self.clock = clock
+        self._groups: Memo[str, str] = Memo(path_group, 4096)
         self._judged = _Recent()
         self._images = _Recent()
 
     def open(self, path: str, country: str | None) -> bytes:
         """Start a page view; return its token for the page's baits and beacon."""
-        group = path_group(path)
-        code = (country or "").upper()
+        group = self._groups[path]
+        code = country.upper() if country else ""
         _, token = self.tokens.mint(code, group)
         self.counts.add((day_of(self.clock()), code, group, "opened"))
         return token

@@ -24,7 +24,7 @@ from ..endpoints import Route
 from ..html.marker import chained
 from ..html.render import Renderer
 from ..html.stream import Transform
-from ..http import Headers, expire_cookies, request_host, set_cookie, vary_with
+from ..http import Headers, expire_cookies, request_host, set_cookie, valid_host, vary_with
 from ..limits import Limit
 from ..memo import Memo
 from ..notices.banner import consent_mode_keys
@@ -101,6 +101,9 @@ class ConsentFeature:
         self.cookie_table = CookieTable(policy, self.inventory, self.own_cookies, renderer, css_url)
         self._archived: set[str] = set()
         self._consents: Memo[tuple[str | None, str, bool], Consent] = Memo(self._consent, 8192)
+        self._hosts: Memo[bytes, str | None] = Memo(
+            lambda raw: valid_host(raw.decode("latin-1")), 1024
+        )
         self._refused: Memo[tuple[bytes, frozenset[str]], tuple[str, ...]] = Memo(
             self._refused_names, 4096
         )
@@ -189,7 +192,13 @@ class ConsentFeature:
         refused = self._refused[(raw, consent.allowed)] if raw else ()
         if not refused and len(kept) == len(headers):
             return headers
-        return vary_with(kept) + expire_cookies(refused, request_host(scope))
+        expired = expire_cookies(refused, self.host(visitor, scope)) if refused else []
+        return vary_with(kept) + expired
+
+    def host(self, visitor: Visitor, scope: Mapping[str, Any]) -> str | None:
+        """The request's validated Host (`request_host`), remembered per Host header."""
+        raw = visitor.raw_headers.get(b"host")
+        return self._hosts[raw] if raw is not None else request_host(scope)
 
     def _refused_names(self, key: tuple[bytes, frozenset[str]]) -> tuple[str, ...]:
         raw, allowed = key
@@ -214,7 +223,7 @@ class ConsentFeature:
         vendors = tcf.allows if isinstance(tcf, TcfConsent) and tcf.applies else None
         if vendors is None and (not self.gated or not consent.refuses_any):
             return None
-        host = request_host(scope)
+        host = self.host(visitor, scope)
         page_host = host.rsplit(":", 1)[0] if host and not host.startswith("[") else host
         return self.script_gate.stream(
             consent.allows, tcf=vendors, page_host=page_host, allowed=consent.allowed

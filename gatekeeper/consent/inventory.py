@@ -161,6 +161,7 @@ class CookieInventory:
         self.clock = clock
         self._attributes: Memo[bytes, Attributes] = Memo(parse_attributes, 1024)
         self._noted: dict[tuple[str, bytes], int] = {}
+        self._headers: dict[bytes, int] = {}  # whole Set-Cookie values noted, and the day
         self._recent: dict[tuple[str, str, str, str], list[str]] = {}
         self._stored: list[tuple[Any, ...]] = []
         self._stored_at = float("-inf")
@@ -174,13 +175,19 @@ class CookieInventory:
         for name, value in headers:
             if name != b"set-cookie" and name.lower() != b"set-cookie":
                 continue
+            if self._headers.get(value) == today:
+                continue  # this very header, noted today (most responses repeat theirs)
+            if len(self._headers) > 4096:
+                self._headers.clear()
+            if len(value) <= 1024:  # bounded memory, whatever the app sets
+                self._headers[value] = today
             cookie, _, attributes = value.partition(b";")
             cookie_name = cookie.partition(b"=")[0].strip().decode("latin-1")
             if not cookie_name or cookie_name in self.own:
                 continue
             key = (cookie_name, attributes)
             if self._noted.get(key) == today:
-                continue
+                continue  # the same cookie with another value
             if len(self._noted) > 4096:
                 self._noted.clear()  # a flood of made-up names costs a few re-notes
             self._noted[key] = today
