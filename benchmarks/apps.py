@@ -106,3 +106,17 @@ def naive_factory() -> Starlette:
 
 def gatekeeper_factory() -> Gatekeeper:
     return wrapped(Path(os.environ["GATEKEEPER_BENCH_DATA"]))
+
+
+def unlimited_factory() -> Gatekeeper:
+    """The demo policy with the per-network limit on consent posts lifted: wrk posts from
+    one address, and what the consent benchmark measures is the log, not the limit."""
+    path = demo_policy(Path(os.environ["GATEKEEPER_BENCH_DATA"]))
+    text = path.read_text(encoding="utf-8")
+    unlimited = path.with_name("unlimited.yaml")
+    unlimited.touch(mode=0o600)  # it holds the demo's secret, as policy.yaml does
+    unlimited.write_text(
+        text + "\nlimits:\n  consent:\n    per_minute: 100000000\n    burst: 1000000\n",
+        encoding="utf-8",
+    )
+    return Gatekeeper(bare(), policy=unlimited)

@@ -126,7 +126,7 @@ def consent_posts(data: Path, quick: bool) -> str:
         'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
         'wrk.headers["Accept"] = "application/json"\n'
     )
-    process, port = serve("gatekeeper_factory", data)
+    process, port = serve("unlimited_factory", data)
     try:
         output = subprocess.run(
             [
