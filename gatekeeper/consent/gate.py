@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ..html import tokenize as tk
 from ..html.scanner import Scanner, ScanSpec
+from ..html.seen import SeenDocuments
 from ..html.tokenize import Tag
 from .urlhost import HostCategories, url_hosts
 
@@ -156,45 +157,12 @@ class ScriptGate:
         return stream
 
 
-class GatedDocuments:
-    """Whole documents gated before, by content: the same anonymous page served to every
-    first-time visitor is gated once. An entry is found by the gate's key and the
-    document's length and confirmed by comparing the bytes (a memcmp that stops at the
-    first difference), so no checksum is computed over the page on every request and two
-    documents can never share an answer. A few documents are kept per length; bounded in
-    bytes."""
+class GatedDocuments(SeenDocuments[bytes]):
+    """Whole documents gated before (`html.seen`), by the gate's key: the same anonymous
+    page served to every first-time visitor is gated once."""
 
-    LIMIT = 16 * 1024 * 1024
-    LARGEST = 512 * 1024
-    PER_LENGTH = 4
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[object, int], list[tuple[bytes, bytes]]] = {}
-        self._size = 0
-
-    def get(self, key: object, document: bytes) -> bytes | None:
-        bucket = self._entries.get((key, len(document)))
-        if bucket is not None:
-            for seen, gated in bucket:
-                if seen == document:
-                    return gated
-        return None
-
-    def put(self, key: object, document: bytes, gated: bytes) -> None:
-        if len(document) > self.LARGEST:
-            return
-        found = (key, len(document))
-        bucket = self._entries.pop(found, [])  # re-inserted last: the newest
-        bucket.append((document, gated))
-        self._size += len(document) + len(gated)
-        if len(bucket) > self.PER_LENGTH:
-            old, old_gated = bucket.pop(0)
-            self._size -= len(old) + len(old_gated)
-        self._entries[found] = bucket
-        while self._size > self.LIMIT:
-            first = next(iter(self._entries))
-            for old, old_gated in self._entries.pop(first):
-                self._size -= len(old) + len(old_gated)
+    def put(self, key: object, document: bytes, value: bytes, size: int = 0) -> None:
+        super().put(key, document, value, len(value))  # the gated copy counts too
 
 
 class GateStream:
@@ -225,7 +193,7 @@ class GateStream:
 
     def whole(self, document: bytes) -> bytes:
         """The gated bytes of a whole document (what `feed` then `finish` give)."""
-        if self.cache_key is None or len(document) > GatedDocuments.LARGEST:
+        if self.cache_key is None or len(document) > self.gate.documents.LARGEST:
             return self.feed(document) + self.finish()
         documents = self.gate.documents
         gated = documents.get(self.cache_key, document)

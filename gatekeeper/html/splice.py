@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from .seen import SeenDocuments
 from .stream import after_body_open
 
 __all__ = ["Placements", "Splice", "splice_document"]
@@ -168,38 +169,17 @@ def _places(document: bytes) -> Places:
     return after_body_open(document), _head_position(document), _rfind_close_body(document)
 
 
-class Placements:
-    """The places of whole documents spliced before: a site serves the same page to many
-    visitors, and only the snippets differ between them. An entry is found by the
-    document's length and confirmed by comparing the bytes (a memcmp, far cheaper than
-    the searches), so two documents never share places. Bounded in bytes."""
+class Placements(SeenDocuments[Places]):
+    """The places of whole documents spliced before (`html.seen`): only the snippets
+    differ between the visitors of one page."""
 
     LIMIT = 8 * 1024 * 1024
-    LARGEST = 512 * 1024
-    PER_LENGTH = 4
-
-    def __init__(self) -> None:
-        self._entries: dict[int, list[tuple[bytes, Places]]] = {}
-        self._size = 0
 
     def of(self, document: bytes) -> Places:
-        size = len(document)
-        bucket = self._entries.get(size)
-        if bucket is not None:
-            for seen, places in bucket:
-                if seen == document:
-                    return places
-        places = _places(document)
-        if size <= self.LARGEST and type(document) is bytes:  # kept: never mutated
-            bucket = self._entries.pop(size, [])  # re-inserted last: the newest
-            bucket.append((document, places))
-            self._size += size
-            if len(bucket) > self.PER_LENGTH:
-                self._size -= len(bucket.pop(0)[0])
-            self._entries[size] = bucket
-            while self._size > self.LIMIT:
-                for old, _ in self._entries.pop(next(iter(self._entries))):
-                    self._size -= len(old)
+        places = self.get(None, document)
+        if places is None:
+            places = _places(document)
+            self.put(None, document, places)
         return places
 
 
