@@ -82,14 +82,8 @@ class Counters:
 
     def add(self, table: Table, key: Key, delta: int = 1) -> None:
         """Add `delta` to the count of `key` (its table's columns) in `table`."""
-        counts = self.pending.get(table)
-        if counts is not None and key in counts:
-            counts[key] += delta  # the usual case, on every page view: a key seen before
-        else:
-            self._put(table, key, delta)
-        task = self._task
-        if task is None or task.done() or task.get_loop() is not asyncio._get_running_loop():
-            self._schedule()
+        self._put(table, key, delta)
+        self._schedule()
 
     def _put(self, table: Table, key: Key, delta: int) -> None:
         counts = self.pending.get(table)

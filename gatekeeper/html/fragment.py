@@ -53,16 +53,6 @@ class Fragment:
         self.plain = markup if not names else None
 
     @classmethod
-    def literal(cls, markup: bytes) -> Fragment:
-        """Markup with no slots, whatever it contains (bytes from a visitor's state, where
-        a slot marker must stay text)."""
-        fragment = cls.__new__(cls)
-        fragment.template = markup.replace(b"%", b"%%")
-        fragment._set_names(())
-        fragment.plain = markup
-        return fragment
-
-    @classmethod
     def joined(cls, fragments: Iterable[Fragment]) -> Fragment:
         """The fragments one after the other, as one."""
         parts = [f for f in fragments if f.template]
