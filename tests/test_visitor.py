@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -183,15 +186,23 @@ async def _post_consent(client: httpx.AsyncClient, action: str) -> str:
     return response.cookies["gk_consent"]
 
 
-async def test_a_returning_visitor_is_remembered_but_each_request_gets_its_own(policy_file):
+@asynccontextmanager
+async def _decided_visitor(app: Gatekeeper) -> AsyncIterator[tuple[httpx.AsyncClient, dict]]:
+    """A client of `app` that refused everything, and the headers that carry its choice
+    (sent by hand: the client keeps no cookies)."""
     SEEN.clear()
-    app = Gatekeeper(KEEP_APP, policy=str(policy_file()))
     transport = httpx.ASGITransport(app=app, client=("81.2.69.160", 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
         cookie = await _post_consent(client, "reject_all")
         client.cookies.clear()
+        yield client, {"cookie": f"gk_consent={cookie}"}
+
+
+async def test_a_returning_visitor_is_remembered_but_each_request_gets_its_own(policy_file):
+    app = Gatekeeper(KEEP_APP, policy=str(policy_file()))
+    async with _decided_visitor(app) as (client, headers):
         for _ in range(2):
-            response = await client.get("/keep", headers={"cookie": f"gk_consent={cookie}"})
+            response = await client.get("/keep", headers=headers)
             assert response.status_code == 200
     (first, first_adblock), (second, second_adblock) = SEEN
     assert first is not second
@@ -201,13 +212,8 @@ async def test_a_returning_visitor_is_remembered_but_each_request_gets_its_own(p
 
 
 async def test_a_remembered_consent_ends_when_its_cookie_expires(policy_file):
-    SEEN.clear()
     app = Gatekeeper(KEEP_APP, policy=str(policy_file()))
-    transport = httpx.ASGITransport(app=app, client=("81.2.69.160", 1))
-    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
-        cookie = await _post_consent(client, "reject_all")
-        client.cookies.clear()
-        headers = {"cookie": f"gk_consent={cookie}"}
+    async with _decided_visitor(app) as (client, headers):
         await client.get("/keep", headers=headers)
         assert SEEN[-1][0].consent.decided
         plan = app.plan
