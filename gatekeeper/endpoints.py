@@ -352,9 +352,12 @@ class Endpoints:
         route = self.routes.get(path)
         if route is None:
             return json_response({"error": "not found"}, 404)
-        if scope["method"] not in route.methods:
+        method = scope["method"]
+        if method not in route.methods and not (method == "HEAD" and "GET" in route.methods):
+            # HEAD is GET without the body (RFC 9110 9.3.2), which the responder drops.
+            allowed = route.methods | {"HEAD"} if "GET" in route.methods else route.methods
             response = json_response({"error": "method not allowed"}, 405)
-            response.headers.append((b"allow", ", ".join(sorted(route.methods)).encode()))
+            response.headers.append((b"allow", ", ".join(sorted(allowed)).encode()))
             return response
         request = Request(scope, visitor, field_limit=route.field_limit)
         try:

@@ -67,7 +67,7 @@ class ConsentEndpoints:
     async def consent(self, request: Request) -> Response:
         consent = request.visitor.consent
         assert isinstance(consent, Consent)  # read on every request before the endpoints
-        if request.method == "GET":
+        if request.method != "POST":  # GET or HEAD: a read, never a decision
             return json_response(state_json(consent, self.feature.keys))
         try:
             return await self._decide(request, consent)

@@ -585,8 +585,17 @@ async def test_wrong_method_is_405(app):
     async with Session(app, "DE") as visitor:
         response = await visitor.client.put(CONSENT, content=b"action=accept_all")
         assert response.status_code == 405
-        assert response.headers["allow"] == "GET, POST"
+        assert response.headers["allow"] == "GET, HEAD, POST"
         assert (await visitor.client.post(PREFERENCES)).status_code == 405
+
+
+async def test_head_of_the_consent_endpoint_reads_and_decides_nothing(app):
+    async with Session(app, "DE") as visitor:
+        response = await visitor.client.head(CONSENT, headers={"Origin": "http://testserver"})
+        assert response.status_code == 200
+        assert response.content == b""
+        assert "gk_consent" not in response.headers.get("set-cookie", "")
+        assert (await visitor.client.head(PREFERENCES)).status_code == 200
 
 
 @pytest.mark.parametrize(
