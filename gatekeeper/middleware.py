@@ -213,7 +213,7 @@ class Visit:
         visitor = self._identify()
         decision = plan.rules.decide(visitor, scope["path"])
         if not decision.blocked:
-            await plan.app(scope, receive, self.send_on)
+            await plan.app(scope, receive, self.send_on if plan.consent is None else self.send_ws)
             return
         plan.refusal.note(scope, visitor, decision)
         message = await receive()
@@ -227,6 +227,20 @@ class Visit:
             await self.send_on({"type": "websocket.http.response.body", "body": body})
         else:
             await self.send_on({"type": "websocket.close", "code": 4000 + status})
+
+    async def send_ws(self, message: Message) -> None:
+        """What a websocket app calls: browsers take cookies from the handshake's answer
+        too, so its Set-Cookie headers are enforced as a page's are."""
+        if message["type"] in ("websocket.accept", "websocket.http.response.start"):
+            consent = self.plan.consent
+            assert consent is not None
+            original = message.get("headers", [])
+            headers = original if isinstance(original, list) else list(original)
+            consent.inventory.note(headers)
+            enforced = consent.cookie_headers(self.visitor, headers, self.scope)
+            if enforced is not headers:
+                message = {**message, "headers": enforced}
+        await self.send_on(message)
 
     # -- gatekeeper's own responses ------------------------------------------------------
 

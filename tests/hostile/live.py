@@ -3,7 +3,7 @@
 The policy is tests/hostile/target.py's, at the path in GATEKEEPER_HOSTILE_POLICY. The
 app serves an HTML article that sets the analytics cookie `_ga`, and a websocket stream
 at `/articles/live` (the path the policy closes to GB) and anywhere else: it accepts,
-sends "live:<path>" and closes normally. `without_extension` is the same site as a
+sends "live:<path>" and closes normally; at `/tracked/live` its handshake answer sets `_ga`. `without_extension` is the same site as a
 server without the `websocket.http.response` extension runs it.
 """
 
@@ -21,7 +21,11 @@ async def site(scope, receive, send) -> None:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        await send({"type": "websocket.accept"})
+        if scope["path"] == "/tracked/live":  # the handshake's answer sets _ga
+            cookie = (b"set-cookie", b"_ga=GA1.1.1; Max-Age=63072000; Path=/")
+            await send({"type": "websocket.accept", "headers": [cookie]})
+        else:
+            await send({"type": "websocket.accept"})
         await send({"type": "websocket.send", "text": f"live:{scope['path']}"})
         await send({"type": "websocket.close", "code": 1000})
         return

@@ -96,6 +96,35 @@ def test_an_allowed_visitor_gets_the_stream(server, path, country):
     assert open_stream(running, path, country) == f"live:{path.split('?')[0]}"
 
 
+def handshake_cookies(server: Server, cookie: str | None = None) -> list[str]:
+    headers = {"X-Gatekeeper-Country": "DE"} | ({"Cookie": cookie} if cookie else {})
+    url = f"ws://127.0.0.1:{server.port}/tracked/live"
+    with connect(url, additional_headers=headers, open_timeout=HANG_SECONDS) as ws:
+        assert ws.recv(timeout=HANG_SECONDS) == "live:/tracked/live"
+        assert ws.response is not None
+        return ws.response.headers.get_all("Set-Cookie")
+
+
+def test_the_handshake_answer_sets_no_cookie_the_visitor_refused(server):
+    running, _ = server
+    base = f"http://127.0.0.1:{running.port}"
+    assert handshake_cookies(running) == []  # opt-in, not asked yet: nothing optional
+    chose = {}
+    for action in ("reject_all", "accept_all"):
+        answer = httpx.post(
+            base + "/_gatekeeper/consent",
+            data={"action": action},
+            headers={"Accept": "application/json", "X-Gatekeeper-Country": "DE"},
+        )
+        chose[action] = f"gk_consent={answer.cookies['gk_consent']}"
+    assert handshake_cookies(running, chose["reject_all"]) == []
+    held = chose["reject_all"] + "; _ga=GA1.1.1"  # set before the visitor refused it
+    assert [c.split(";")[0] for c in handshake_cookies(running, held)] == ["_ga="]
+    assert [c.split(";")[0] for c in handshake_cookies(running, chose["accept_all"])] == [
+        "_ga=GA1.1.1"
+    ]
+
+
 def test_the_http_twin_answers_the_same(server):
     running, _ = server
     base = f"http://127.0.0.1:{running.port}"
