@@ -196,6 +196,21 @@ def splice_document(
     if not (head or body or top):
         return document
     at_top, at_head, at_body = placements.of(document) if placements else _places(document)
+    if head and top and body and 0 <= at_head <= at_top <= at_body:
+        # The usual page, <head> then <body> then </body>: the order the general case
+        # below sorts into, without building and sorting it.
+        view = memoryview(document)
+        return b"".join(
+            (
+                view[:at_head],
+                head,
+                view[at_head:at_top],
+                top,
+                view[at_top:at_body],
+                body,
+                view[at_body:],
+            )
+        )
     if top and at_top < 0:
         # No body tag: the top snippet ends the document and is spliced like the app's
         # markup, as streaming does.
