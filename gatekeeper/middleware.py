@@ -301,18 +301,22 @@ class Visit:
         original = message.get("headers", [])
         # Any iterable is allowed; we read it more than once.
         headers = original if isinstance(original, list) else list(original)
+        cookies: list[bytes] = []
+        # One pass over the app's headers: what the body may get, and the cookies set.
+        # (The consent step only drops and adds Set-Cookie and Vary, which the verdict
+        # does not read.)
+        verdict = response_verdict(headers, cookies)
         consent = plan.consent
         if consent is not None:
-            consent.inventory.note(headers)
-            headers = consent.cookie_headers(visitor, headers, self.scope)
+            if cookies:
+                consent.inventory.note_cookies(cookies)
+            headers = consent.cookie_headers(visitor, headers, self.scope, cookies)
         if self.extra:
             headers = vary_with([*headers, *self.extra])
         status = message["status"]
         snippets = None
-        if status not in NO_BODY_STATUSES and self.scope["method"] != "HEAD":
-            verdict = response_verdict(headers)
-            if verdict:
-                snippets = self._snippets(status, headers, verdict)
+        if verdict and status not in NO_BODY_STATUSES and self.scope["method"] != "HEAD":
+            snippets = self._snippets(status, headers, verdict)
         start = message if headers is original else {**message, "headers": headers}
         if snippets is None:
             self.passing = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,20 +174,28 @@ class ConsentFeature:
     # -- enforcing on the response ------------------------------------------------------
 
     def cookie_headers(
-        self, visitor: Visitor, headers: Headers, scope: Mapping[str, Any]
+        self,
+        visitor: Visitor,
+        headers: Headers,
+        scope: Mapping[str, Any],
+        cookies: Sequence[bytes] | None = None,
     ) -> Headers:
         """The response's headers with Set-Cookie of refused categories dropped, refused
         cookies the browser still holds expired, and Vary: Cookie when either happened.
+        `cookies`: the Set-Cookie values, when the caller has read them already.
         Returns `headers` itself when nothing changes."""
         consent = visitor.consent
         if not isinstance(consent, Consent) or not consent.refuses_any:
             return headers
         allows, category = consent.allows, self.categories.category
-        kept = [
-            header
-            for header in headers
-            if header[0].lower() != b"set-cookie" or allows(category(cookie_name(header[1])))
-        ]
+        if cookies is not None and not cookies:
+            kept = headers  # nothing to drop
+        else:
+            kept = [
+                header
+                for header in headers
+                if header[0].lower() != b"set-cookie" or allows(category(cookie_name(header[1])))
+            ]
         raw = visitor.raw_headers.get(b"cookie")
         refused = self._refused[(raw, consent.allowed)] if raw else ()
         if not refused and len(kept) == len(headers):

@@ -169,12 +169,14 @@ class CookieInventory:
 
     def note(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
         """Note the Set-Cookie headers of one response (the app's, before filtering)."""
+        self.note_cookies([value for name, value in headers if name.lower() == b"set-cookie"])
+
+    def note_cookies(self, values: Iterable[bytes]) -> None:
+        """`note`, given the response's Set-Cookie values (read with the other headers)."""
         if self.counters is None:
             return
         today = int(self.clock() // 86400)
-        for name, value in headers:
-            if name != b"set-cookie" and name.lower() != b"set-cookie":
-                continue
+        for value in values:
             if self._headers.get(value) == today:
                 continue  # this very header, noted today (most responses repeat theirs)
             if len(self._headers) > 4096:

@@ -279,40 +279,47 @@ def is_fragment_request(headers: list[tuple[bytes, bytes]]) -> bool:
     return htmx is not None and htmx.strip().lower() == b"true" and b"hx-boosted" not in fields
 
 
-_CONTENT_TYPE, _CONTENT_ENCODING, _CACHE, _DISPOSITION, _CSP = range(5)
+_CONTENT_TYPE, _CONTENT_ENCODING, _CACHE, _DISPOSITION, _CSP, _SET_COOKIE = range(6)
 _VERDICT_HEADERS = {
     b"content-type": _CONTENT_TYPE,
     b"content-encoding": _CONTENT_ENCODING,
     b"cache-control": _CACHE,
     b"content-disposition": _DISPOSITION,
     b"content-security-policy": _CSP,
+    b"set-cookie": _SET_COOKIE,
 }
 
 
-def response_verdict(headers: list[tuple[bytes, bytes]]) -> int:
-    """0 when a response must not be touched, else HTML or HTML_WITH_CSP."""
+def response_verdict(headers: list[tuple[bytes, bytes]], cookies: list[bytes] | None = None) -> int:
+    """0 when a response must not be touched, else HTML or HTML_WITH_CSP. With `cookies`,
+    the same pass appends the response's Set-Cookie values to it (the consent step's
+    share of the headers, so that they are read once)."""
     html = csp = False
+    untouchable = False
     kinds = _VERDICT_HEADERS
     for name, value in headers:
         kind = kinds.get(name.lower())
         if kind is None:
             continue
-        if kind == _CONTENT_TYPE:
+        if kind == _SET_COOKIE:
+            if cookies is not None:
+                cookies.append(value)
+        elif kind == _CONTENT_TYPE:
             html = value in _HTML_TYPES or value.partition(b";")[0].strip().lower() in _HTML_TYPES
         elif kind == _CONTENT_ENCODING:
             for coding in value.lower().split(b","):
                 if coding.strip() not in (b"", b"identity"):
-                    return 0
+                    untouchable = True
         elif kind == _CACHE:
             if value.lower().find(b"no-transform") >= 0 and b"no-transform" in directive_names(
                 value
             ):
-                return 0
+                untouchable = True
         elif kind == _DISPOSITION:
             if value.partition(b";")[0].strip().lower() == b"attachment":
-                return 0
+                untouchable = True
         else:
             csp = True
-    if not html:
+    if untouchable or not html:
         return 0
     return HTML_WITH_CSP if csp else HTML
