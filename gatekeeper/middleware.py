@@ -331,7 +331,7 @@ class Visit:
         consent = plan.consent
         gate = consent.transform(visitor, scope) if consent is not None else None
         transforms = (gate,) if gate is not None else ()
-        if status != 200 or scope["method"] != "GET" or is_fragment_request(scope["headers"]):
+        if status != 200 or scope["method"] != "GET" or is_fragment_request(visitor.raw_headers):
             return Snippets(transforms=transforms) if transforms else None
         nonce = csp_nonce(headers) if verdict == HTML_WITH_CSP else None
         next_html, next_query = plan.next_values[(scope["path"], scope.get("query_string", b""))]

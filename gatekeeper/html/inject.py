@@ -23,7 +23,7 @@ path drives `Injection` directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -167,7 +167,7 @@ class HTMLInjector:
         if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
-        page = scope["method"] == "GET" and not is_fragment_request(scope["headers"])
+        page = scope["method"] == "GET" and not is_fragment_request(dict(scope["headers"]))
         responder = _Responder(self, scope, send, page)
         await self.app(scope, receive, responder.send)
         if responder.held is not None:
@@ -263,9 +263,9 @@ _HTML_TYPES = frozenset(
 HTML, HTML_WITH_CSP = 1, 2
 
 
-def is_fragment_request(headers: list[tuple[bytes, bytes]]) -> bool:
-    """htmx (not boosted), Turbo Frame and non-document fetches want no page furniture."""
-    fields = dict(headers)  # ASGI servers lower-case request header names
+def is_fragment_request(fields: Mapping[bytes, bytes]) -> bool:
+    """htmx (not boosted), Turbo Frame and non-document fetches want no page furniture.
+    `fields`: the request's headers by (lower-case, as ASGI servers give them) name."""
     if b"turbo-frame" in fields:
         return True
     dest = fields.get(b"sec-fetch-dest")
