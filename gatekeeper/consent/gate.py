@@ -168,6 +168,13 @@ class GatedDocuments(SeenDocuments[bytes]):
 class GateStream:
     """One response's gate: `feed(chunk) -> bytes`, `finish() -> bytes`."""
 
+    # Scanning state, set up with the scanner on the first chunk (`scanner`).
+    base_seen: bool
+    own_clean: bool
+    quick_marks: re.Pattern[bytes]
+    media: list[tuple[str, list[tuple[str, bytes]]]]  # open tagged media
+    refused: dict[str, None]  # categories held back, for srcdoc frames
+
     def __init__(
         self,
         gate: ScriptGate,
@@ -180,16 +187,27 @@ class GateStream:
         self.allows = allows
         self.tcf = tcf
         self.base_host = page_host.lower().rstrip(".") if page_host else None
-        self.base_seen = False
-        self.own_clean = not (self.base_host and gate.hosts.of_host(self.base_host))
-        self.quick_marks = _QUICK_TCF if tcf is not None else _QUICK
         self.depth = depth
-        self.media: list[tuple[str, list[tuple[str, bytes]]]] = []  # open tagged media
-        self.refused: dict[str, None] = {}  # categories held back, for srcdoc frames
-        self.scanner = Scanner(gate.spec, self)
-        self.feed = self.scanner.feed
-        self.finish = self.scanner.finish
         self.cache_key: object = None
+        self._scanner: Scanner | None = None
+
+    @property
+    def scanner(self) -> Scanner:
+        """Made on first use: a whole document gated before never needs one."""
+        if self._scanner is None:
+            self.base_seen = False
+            self.own_clean = not (self.base_host and self.gate.hosts.of_host(self.base_host))
+            self.quick_marks = _QUICK_TCF if self.tcf is not None else _QUICK
+            self.media = []
+            self.refused = {}
+            self._scanner = Scanner(self.gate.spec, self)
+        return self._scanner
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self.scanner.feed(chunk)
+
+    def finish(self) -> bytes:
+        return self.scanner.finish()
 
     def whole(self, document: bytes) -> bytes:
         """The gated bytes of a whole document (what `feed` then `finish` give)."""
