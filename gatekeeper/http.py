@@ -118,6 +118,8 @@ def expire_cookies(names: Iterable[str], host: str | None) -> Headers:
 def vary_with(headers: Sequence[tuple[bytes, bytes]], field: bytes = b"Cookie") -> Headers:
     """The headers with `field` in Vary: a response that depends on it must not be handed
     to anyone else by a shared cache. Existing Vary lines are merged into one."""
+    if not any(name.lower() == b"vary" for name, _ in headers):
+        return [*headers, (b"vary", field)]  # most responses vary on nothing yet
     out: Headers = []
     fields: list[bytes] = []
     for name, value in headers:
