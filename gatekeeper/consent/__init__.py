@@ -221,7 +221,9 @@ class ConsentFeature:
         """The script gate for an HTML body, or None when nothing is refused. Where TCF
         applies, vendor tags are gated by `visitor.tcf` too. On the privacy page, the
         cookie table's marker is replaced after the gate (cookie_table.py)."""
-        return chained(self._gate(visitor, scope), self.cookie_table.transform(visitor, scope))
+        gate = self._gate(visitor, scope)
+        table = self.cookie_table.transform(visitor, scope)
+        return gate if table is None else chained(gate, table)
 
     def _gate(self, visitor: Visitor, scope: Mapping[str, Any]) -> Transform | None:
         consent = visitor.consent
@@ -312,7 +314,7 @@ class ConsentFeature:
         dest = visitor.raw_headers.get(b"sec-fetch-dest")
         if dest is not None:
             return dest == b"document"
-        return b"text/html" in visitor.raw_headers.get(b"accept", b"")
+        return visitor.raw_headers.get(b"accept", b"").find(b"text/html") >= 0
 
     async def record_gpc(
         self, visitor: Visitor, scope: Mapping[str, Any]

@@ -43,7 +43,7 @@ class ReplaceMarker:
             data, self._tail = data[:-keep], data[-keep:]
         else:
             self._tail = b""
-        return data.replace(self._marker, self._replacement) if self._marker in data else data
+        return data.replace(self._marker, self._replacement)
 
     def finish(self) -> bytes:
         rest, self._tail = self._tail, b""
