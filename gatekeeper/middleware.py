@@ -93,13 +93,14 @@ class Gatekeeper:
         # layer has done everything already.
         if SCOPE_KEY in scope:
             await self.app(scope, receive, send)
-            return
-        if kind == "http":
-            if self._file is not None:
+        elif kind == "http":
+            file = self._file
+            if file is not None and file.current() is not self._offered:
                 self._reload()
             await Visit(self._plan, scope, send).run(receive)
         elif kind == "websocket":
-            if self._file is not None:  # a websocket-only site never sends an HTTP request
+            file = self._file  # a websocket-only site never sends an HTTP request
+            if file is not None and file.current() is not self._offered:
                 self._reload()
             await Visit(self._plan, scope, send).handshake(receive)
         elif kind == "lifespan":
@@ -108,10 +109,10 @@ class Gatekeeper:
             await self.app(scope, receive, send)
 
     def _reload(self) -> None:
+        """Compile the policy file's newest revision (`PolicyFile.current` never reads or
+        parses: a worker thread did)."""
         assert self._file is not None
-        policy = self._file.current()  # never reads or parses: see PolicyFile
-        if policy is self._offered:
-            return
+        policy = self._file.current()
         self._offered = policy
         resources = self._resources
         kept = resources.keys()
