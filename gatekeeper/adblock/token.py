@@ -63,6 +63,20 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+class _Forks:
+    """How many times this process was forked from the one that imported this module.
+    `os.getpid()` is a system call on every view; a fork hook costs nothing per view."""
+
+    count = 0
+
+    @classmethod
+    def forked(cls) -> None:
+        cls.count += 1
+
+
+os.register_at_fork(after_in_child=_Forks.forked)
+
+
 def _mac(key: bytes, payload: bytes) -> bytes:
     return hashlib.blake2s(payload, key=key, digest_size=_MAC).digest()
 
@@ -88,14 +102,14 @@ class ViewTokens:
         # counter, drawn again in a process forked after this was made (gunicorn with
         # --preload, or a server that imports the app before it forks its workers), or
         # two workers would hand out the same ids.
-        self._pid = os.getpid()
+        self._forks = _Forks.count
         self._process = os.urandom(6)
         self._counter = itertools.count()
 
     def mint(self, country: str, group: str) -> tuple[bytes, bytes]:
         """A new view's id and token (both bytes; the token is ASCII)."""
-        if os.getpid() != self._pid:
-            self._pid = os.getpid()
+        if _Forks.count != self._forks:
+            self._forks = _Forks.count
             self._process = os.urandom(6)
             self._counter = itertools.count()
         head = _HEAD.pack(
