@@ -42,8 +42,10 @@ def modified_headers(
     cache_control: list[bytes] = []
     actions = _HEADER_ACTIONS
     for header in headers:
-        action = actions.get(header[0].lower())
-        if action is None:
+        name = header[0]
+        # ASGI apps send lower-case names: look them up as they are first.
+        action = actions.get(name)
+        if action is None and (name.islower() or (action := actions.get(name.lower())) is None):
             keep(header)
         elif action == _ETAG:
             keep((header[0], _weak_etag(header[1])))

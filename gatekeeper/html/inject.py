@@ -45,20 +45,38 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
 class Snippets:
-    """Markup to inject into one response."""
+    """Markup to inject into one response. Treat it as immutable. (A plain class: made
+    for every page view, where a frozen dataclass's `__init__` costs twice as much.)"""
 
-    head: bytes = b""
-    """Inserted right after the opening `<head ...>` tag (styles, Consent Mode defaults)."""
-    top: bytes = b""
-    """Inserted right after the opening `<body ...>` tag (bars in the page's flow)."""
-    transforms: tuple[Transform, ...] = ()
-    """Per-response rewriters the document streams through first (script gating)."""
-    body: bytes = b""
-    """Inserted right before the last `</body` (notices, scripts)."""
-    personalised: bool = True
-    """The snippets depend on the visitor: the response becomes private (Vary: Cookie)."""
+    __slots__ = ("body", "head", "personalised", "top", "transforms")
+
+    def __init__(
+        self,
+        head: bytes = b"",
+        top: bytes = b"",
+        transforms: tuple[Transform, ...] = (),
+        body: bytes = b"",
+        personalised: bool = True,
+    ) -> None:
+        self.head = head
+        """Inserted right after the opening `<head ...>` tag (styles, Consent Mode
+        defaults)."""
+        self.top = top
+        """Inserted right after the opening `<body ...>` tag (bars in the page's flow)."""
+        self.transforms = transforms
+        """Per-response rewriters the document streams through first (script gating)."""
+        self.body = body
+        """Inserted right before the last `</body` (notices, scripts)."""
+        self.personalised = personalised
+        """The snippets depend on the visitor: the response becomes private (Vary:
+        Cookie)."""
+
+    def __repr__(self) -> str:
+        return (
+            f"Snippets(head={self.head[:40]!r}, top={self.top[:40]!r}, "
+            f"body={self.body[:40]!r}, transforms={self.transforms!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,8 +316,9 @@ def response_verdict(headers: list[tuple[bytes, bytes]], cookies: list[bytes] | 
     untouchable = False
     kinds = _VERDICT_HEADERS
     for name, value in headers:
-        kind = kinds.get(name.lower())
-        if kind is None:
+        # ASGI apps send lower-case names: look them up as they are first.
+        kind = kinds.get(name)
+        if kind is None and (name.islower() or (kind := kinds.get(name.lower())) is None):
             continue
         if kind == _SET_COOKIE:
             if cookies is not None:

@@ -538,6 +538,8 @@ SKIPS: dict[str, dict[str, Any]] = {
     "status-404": {"status": 404},
     "status-500": {"status": 500},
     "gzip": {"response": [(b"content-encoding", b"gzip")]},
+    "gzip-capitalised": {"response": [(b"Content-Encoding", b"gzip")]},
+    "no-transform-capitalised": {"response": [(b"Cache-Control", b"no-transform")]},
     "br-after-identity": {"response": [(b"content-encoding", b"identity, br")]},
     "no-transform": {"response": [(b"cache-control", b"public, No-Transform")]},
     "attachment": {"response": [(b"content-disposition", b'attachment; filename="a.html"')]},
@@ -635,8 +637,9 @@ async def test_page_requests_qualify(request_headers: list[tuple[str, str]]) -> 
         [(b"content-type", b"text/html"), (b"content-encoding", b"identity")],
         [(b"content-type", b"text/html"), (b"content-disposition", b"inline")],
         [(b"content-type", b"text/html"), (b"cache-control", b'no-cache="no-transform"')],
+        [(b"Content-Type", b"text/html; charset=utf-8")],
     ],
-    ids=["upper", "xhtml", "charset", "identity", "inline", "quoted-no-transform"],
+    ids=["upper", "xhtml", "charset", "identity", "inline", "quoted-no-transform", "name-case"],
 )
 async def test_html_responses_qualify(response: Headers) -> None:
     document, expected = DOCUMENTS["plain"]
