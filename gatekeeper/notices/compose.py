@@ -39,6 +39,7 @@ class Notices:
         js_url: str,
     ) -> None:
         self.sources = tuple(sources)
+        self._variants = tuple(source.variant for source in self.sources)
         self.head = {
             language: Fragment(renderer.render("head.html", language, css_url=css_url).encode())
             for language in languages
@@ -50,9 +51,11 @@ class Notices:
 
     def compose(self, page: Page) -> tuple[bytes, bytes, bytes] | None:
         """(head, top, body) for the page, or None when no notice applies."""
-        composed = self._composed[
-            (page.visitor.language, *[source.variant(page) for source in self.sources])
-        ]
+        # A loop, not a comprehension: in Python 3.11 each comprehension is a call.
+        key: list[Hashable] = [page.visitor.language]
+        for variant in self._variants:
+            key.append(variant(page))
+        composed = self._composed[tuple(key)]
         if composed is None:
             return None
         values = page.values
