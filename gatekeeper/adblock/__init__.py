@@ -111,13 +111,17 @@ class AdblockFeature:
     def open(self, page: Page) -> AdblockView | None:
         """A new view for this page (`AdblockViews`), or None where detection is off."""
         visitor = page.visitor
-        if visitor.bot or not self.applies(page.path):
+        path = page.path
+        if visitor.bot or not self._applies[path]:
             return None  # crawlers get no notice and would only count as "unknown"
-        if not self.permitted(visitor):
+        if self.requires is not None and not self.permitted(visitor):
             return None
+        token = self.detector.open(path, visitor.country)
         state = self.cookie.from_cookies(visitor.cookies)
+        if state is None:
+            return (token, False, False)
         visible, quiet = self.display(state)
-        return AdblockView(self.detector.open(page.path, visitor.country), visible, quiet)
+        return (token, visible, quiet)
 
     def permitted(self, visitor: Visitor) -> bool:
         """Whether the visitor's consent lets detection read their browser
