@@ -189,7 +189,8 @@ class Visit:
             await self._send_whole(status, headers, body)
             return
         consent = plan.consent
-        if consent is not None and consent.wants_gpc_record(visitor, scope):
+        # visitor.gpc (the request's signal) first: no signal, nothing to record.
+        if consent is not None and visitor.gpc and consent.wants_gpc_record(visitor, scope):
             cookie = await consent.record_gpc(visitor, scope)
             if cookie is not None:
                 self.extra = [cookie]

@@ -278,6 +278,23 @@ _HTML_MEDIA_TYPES = (b"text/html", b"application/xhtml+xml")
 _HTML_TYPES = frozenset(
     (*_HTML_MEDIA_TYPES, b"text/html; charset=utf-8", b"text/html; charset=UTF-8")
 )
+# Content-Type values that are not HTML, as frameworks send them most: a JSON or asset
+# response is told apart with one set lookup instead of parsing the value.
+_OTHER_TYPES = frozenset(
+    (
+        b"application/json",
+        b"application/javascript",
+        b"application/octet-stream",
+        b"text/plain; charset=utf-8",
+        b"text/css; charset=utf-8",
+        b"text/javascript; charset=utf-8",
+        b"image/png",
+        b"image/jpeg",
+        b"image/svg+xml",
+        b"image/webp",
+        b"font/woff2",
+    )
+)
 HTML, HTML_WITH_CSP = 1, 2
 
 
@@ -324,7 +341,10 @@ def response_verdict(headers: list[tuple[bytes, bytes]], cookies: list[bytes] | 
             if cookies is not None:
                 cookies.append(value)
         elif kind == _CONTENT_TYPE:
-            html = value in _HTML_TYPES or value.partition(b";")[0].strip().lower() in _HTML_TYPES
+            html = value in _HTML_TYPES or (
+                value not in _OTHER_TYPES
+                and value.partition(b";")[0].strip().lower() in _HTML_TYPES
+            )
         elif kind == _CONTENT_ENCODING:
             for coding in value.lower().split(b","):
                 if coding.strip() not in (b"", b"identity"):
