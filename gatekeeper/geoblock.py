@@ -150,11 +150,9 @@ class CountryRules:
             return EXEMPT_NETWORK
         if self._anonymous is not None and ip is not None and self._anonymous.is_anonymous(ip):
             return ANONYMOUS
-        country = visitor.country
-        if not country:
+        places = visitor.places
+        if not places:
             return self._unknown
-        subdivision = visitor.subdivision  # visitor.places, without the property's call
-        places = (subdivision, country) if subdivision else (country,)
         return self._decided[(places, path if self._rules else None)]
 
     def _by_place(self, places: tuple[str, ...], path: str) -> Decision:

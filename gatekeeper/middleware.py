@@ -93,16 +93,13 @@ class Gatekeeper:
         # layer has done everything already.
         if SCOPE_KEY in scope:
             await self.app(scope, receive, send)
-        elif kind == "http":
+        elif kind == "http" or kind == "websocket":
+            # Websockets too: a websocket-only site never sends an HTTP request.
             file = self._file
             if file is not None and file.current() is not self._offered:
                 self._reload()
-            await Visit(self._plan, scope, send).run(receive)
-        elif kind == "websocket":
-            file = self._file  # a websocket-only site never sends an HTTP request
-            if file is not None and file.current() is not self._offered:
-                self._reload()
-            await Visit(self._plan, scope, send).handshake(receive)
+            visit = Visit(self._plan, scope, send)
+            await (visit.run(receive) if kind == "http" else visit.handshake(receive))
         elif kind == "lifespan":
             await self.app(scope, self._on_shutdown(receive), send)
         else:
@@ -189,8 +186,7 @@ class Visit:
             await self._send_whole(status, headers, body)
             return
         consent = plan.consent
-        # visitor.gpc (the request's signal) first: no signal, nothing to record.
-        if consent is not None and visitor.gpc and consent.wants_gpc_record(visitor, scope):
+        if consent is not None and consent.wants_gpc_record(visitor, scope):
             cookie = await consent.record_gpc(visitor, scope)
             if cookie is not None:
                 self.extra = [cookie]

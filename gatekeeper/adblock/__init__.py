@@ -114,14 +114,10 @@ class AdblockFeature:
         path = page.path
         if visitor.bot or not self._applies[path]:
             return None  # crawlers get no notice and would only count as "unknown"
-        if self.requires is not None and not self.permitted(visitor):
+        if not self.permitted(visitor):
             return None
-        token = self.detector.open(path, visitor.country)
-        state = self.cookie.from_cookies(visitor.cookies)
-        if state is None:
-            return (token, False, False)
-        visible, quiet = self.display(state)
-        return (token, visible, quiet)
+        visible, quiet = self.display(self.cookie.from_cookies(visitor.cookies))
+        return (self.detector.open(path, visitor.country), visible, quiet)
 
     def permitted(self, visitor: Visitor) -> bool:
         """Whether the visitor's consent lets detection read their browser

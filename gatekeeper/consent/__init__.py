@@ -221,9 +221,7 @@ class ConsentFeature:
         """The script gate for an HTML body, or None when nothing is refused. Where TCF
         applies, vendor tags are gated by `visitor.tcf` too. On the privacy page, the
         cookie table's marker is replaced after the gate (cookie_table.py)."""
-        gate = self._gate(visitor, scope)
-        table = self.cookie_table.transform(visitor, scope)
-        return gate if table is None else chained(gate, table)
+        return chained(self._gate(visitor, scope), self.cookie_table.transform(visitor, scope))
 
     def _gate(self, visitor: Visitor, scope: Mapping[str, Any]) -> Transform | None:
         consent = visitor.consent

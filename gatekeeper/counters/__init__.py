@@ -82,16 +82,8 @@ class Counters:
 
     def add(self, table: Table, key: Key, delta: int = 1) -> None:
         """Add `delta` to the count of `key` (its table's columns) in `table`."""
-        # Called on every page view: the usual case (a key counted before in this batch,
-        # its writer already waiting on this loop) without further calls.
-        counts = self.pending.get(table)
-        if counts is not None and key in counts:
-            counts[key] += delta
-        else:
-            self._put(table, key, delta)
-        task = self._task
-        if task is None or task.done() or task.get_loop() is not asyncio._get_running_loop():
-            self._schedule()
+        self._put(table, key, delta)
+        self._schedule()
 
     def _put(self, table: Table, key: Key, delta: int) -> None:
         counts = self.pending.get(table)
